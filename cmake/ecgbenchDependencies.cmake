@@ -1,0 +1,26 @@
+# Finds every dependency of ecgbench. Used by the build and by the installed ecgbenchConfig.cmake,
+# so that a user project gets the same targets with one find_package(ecgbench).
+include(CMakeFindDependencyMacro)
+macro(ecgbench_find_dependency)
+  if(CMAKE_FIND_PACKAGE_NAME)  # inside find_package(ecgbench): propagate QUIET/REQUIRED
+    find_dependency(${ARGN})
+  else()  # our own build: fail loudly with the package name
+    find_package(${ARGN} REQUIRED)
+  endif()
+endmacro()
+
+set(THREADS_PREFER_PTHREAD_FLAG ON)
+ecgbench_find_dependency(Threads)
+ecgbench_find_dependency(nlohmann_json 3)
+ecgbench_find_dependency(Eigen3 3.3 NO_MODULE)
+ecgbench_find_dependency(xtensor)
+ecgbench_find_dependency(range-v3)
+# FindHDF5 probes with the C compiler.
+if(NOT CMAKE_C_COMPILER_LOADED)
+  enable_language(C)
+endif()
+ecgbench_find_dependency(HDF5 COMPONENTS C)
+# FAISS's exported targets need OpenMP found first.
+ecgbench_find_dependency(OpenMP)
+ecgbench_find_dependency(faiss)
+ecgbench_find_dependency(Torch)

@@ -1,0 +1,6 @@
+// ecgbench: header-only C++20 toolkit for ECG-language models. Include this for everything, or
+// one folder's umbrella (core/core.hpp, io/io.hpp, ...) for less compile time.
+#pragma once
+
+#include "ecgbench/core/core.hpp"
+#include "ecgbench/io/io.hpp"
