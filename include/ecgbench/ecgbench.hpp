@@ -3,4 +3,6 @@
 #pragma once
 
 #include "ecgbench/core/core.hpp"
+#include "ecgbench/data/data.hpp"
 #include "ecgbench/io/io.hpp"
+#include "ecgbench/signal/signal.hpp"

@@ -29,12 +29,15 @@ class Error : public std::runtime_error {
   [[nodiscard]] const std::string& problem() const noexcept { return problem_; }
 
   static std::string format(const SourceLocation& w, const std::string& problem) {
-    std::string s = w.file.empty() ? std::string{} : w.file;
-    if (w.line) s += ":" + std::to_string(*w.line);
-    if (w.offset) s += (s.empty() ? "byte " : ": byte ") + std::to_string(*w.offset);
-    if (!s.empty()) s += ": ";
-    s += problem;
-    if (!w.context.empty()) s += " (" + w.context + ")";
+    // Appends piece by piece (GCC 12 warns falsely on chains of temporary concatenations here).
+    std::string s;
+    s.reserve(w.file.size() + problem.size() + w.context.size() + 32);
+    s.append(w.file);
+    if (w.line) s.append(":").append(std::to_string(*w.line));
+    if (w.offset) s.append(s.empty() ? "byte " : ": byte ").append(std::to_string(*w.offset));
+    if (!s.empty()) s.append(": ");
+    s.append(problem);
+    if (!w.context.empty()) s.append(" (").append(w.context).append(")");
     return s;
   }
 

@@ -7,6 +7,7 @@
 
 #include <array>
 #include <filesystem>
+#include <mutex>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,6 +21,12 @@ namespace ecgbench::io {
 inline constexpr double code15_sampling_frequency = 400.0;
 
 namespace detail {
+// Debian's libhdf5 is built without --enable-threadsafe: every HDF5 call goes through this lock.
+inline std::mutex& hdf5_mutex() {
+  static std::mutex m;
+  return m;
+}
+
 // RAII for HDF5 ids.
 class H5Id {
  public:
@@ -48,6 +55,7 @@ class Code15Part {
  public:
   explicit Code15Part(const std::filesystem::path& path)
       : path_(path.string()), file_(H5I_INVALID_HID, H5Fclose), tracings_(H5I_INVALID_HID, H5Dclose) {
+    std::lock_guard lock(detail::hdf5_mutex());
     H5Eset_auto2(H5E_DEFAULT, nullptr, nullptr);  // our errors instead of HDF5's stack dumps
     if (!std::filesystem::exists(path)) throw Error({path_, {}, {}, {}}, "cannot open HDF5 file: no such file");
     file_ = detail::H5Id(H5Fopen(path_.c_str(), H5F_ACC_RDONLY, H5P_DEFAULT), H5Fclose);
@@ -76,6 +84,13 @@ class Code15Part {
       throw Error({path_, {}, {}, "exam_id"}, "cannot read 'exam_id'");
   }
 
+  Code15Part(Code15Part&&) = default;
+  ~Code15Part() {
+    std::lock_guard lock(detail::hdf5_mutex());
+    tracings_ = detail::H5Id(H5I_INVALID_HID, H5Dclose);
+    file_ = detail::H5Id(H5I_INVALID_HID, H5Fclose);
+  }
+
   [[nodiscard]] std::size_t size() const { return n_; }
   [[nodiscard]] std::size_t samples() const { return samples_; }
   [[nodiscard]] const std::vector<std::int64_t>& exam_ids() const { return exam_ids_; }
@@ -85,6 +100,7 @@ class Code15Part {
   [[nodiscard]] std::vector<float> read(std::size_t i) const {
     if (i >= n_) throw Error({path_, {}, {}, "tracings"}, "exam index " + std::to_string(i) + " out of range (" + std::to_string(n_) + " exams)");
     std::vector<float> out(samples_ * 12);
+    std::lock_guard lock(detail::hdf5_mutex());
     detail::H5Id file_space(H5Dget_space(tracings_.get()), H5Sclose);
     const hsize_t start[3] = {i, 0, 0}, count[3] = {1, samples_, 12};
     H5Sselect_hyperslab(file_space.get(), H5S_SELECT_SET, start, nullptr, count, nullptr);
