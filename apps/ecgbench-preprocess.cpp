@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   CLI::App app{"Preprocess a base ECG data set into segment shards; split, sample, percentiles"};
   app.require_subcommand(0, 1);
   PreprocessOptions o;
-  std::string base = "ptb", shard = "0/1", resample = "cubic";
+  std::string base = "ptb", shard = "0/1", resample = "cubic", filter = "paper";
   std::size_t limit = 0;
   bool quiet = false, any_rate = false;
   app.add_option("--base-data", base, "ptb | mimic | code15 | csn | cpsc")->capture_default_str();
@@ -65,6 +65,10 @@ int main(int argc, char** argv) {
   app.add_option("--target-sf", o.signal.target_sf, "target sampling rate (Hz)")->capture_default_str();
   app.add_option("--resample", resample,
                  "cubic (upstream-identical interp1d spline, no anti-aliasing) | polyphase (windowed-sinc FIR)")
+      ->capture_default_str();
+  app.add_option("--filter", filter,
+                 "paper (notch 50/60 Hz, band-pass 0.5-100 Hz, high-pass 0.05 Hz, db6 wavelet denoising: the published "
+                 "ECG-Bench results) | none (later upstream code)")
       ->capture_default_str();
   app.add_option("--jobs", o.jobs, "worker threads (0 = all cores)")->capture_default_str();
   app.add_option("--shard", shard, "process chunk set I of K (I/K), for several processes or machines")->capture_default_str();
@@ -146,6 +150,7 @@ int main(int argc, char** argv) {
     if (o.data_dir.empty() || o.out_dir.empty()) throw Error("--data-dir and --out are required");
     o.dataset = parse_base_dataset(base);
     o.signal.resampler = parse_resampler(resample);
+    o.signal.filter = parse_filter_chain(filter);
     parse_shard(shard, o);
     if (limit > 0) o.limit = limit;
     o.require_native_rate = !any_rate;

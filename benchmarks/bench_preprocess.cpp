@@ -81,7 +81,7 @@ void BM_Segment(benchmark::State& state) {
   const auto x = ecg_like(12 * 2500, 2);
   std::vector<float> seg(12 * 1250);
   for (auto _ : state) {
-    for (std::size_t j = 0; j < 2; ++j) signal::copy_segment<double, float>(x, 12, 2500, 1250, j, std::span<float>(seg));
+    for (std::size_t j = 0; j < 2; ++j) signal::copy_segment<double, float>(x, 12, 1250, j, std::span<float>(seg));
     benchmark::DoNotOptimize(seg.data());
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * x.size()));
@@ -110,6 +110,36 @@ const std::filesystem::path& ptb_like_dataset() {
   return dir;
 }
 
+// The paper chain's stages on 12 interleaved leads of a 10-s 500-Hz record.
+std::vector<double> twelve_leads() {
+  std::vector<double> x(12 * 5000);
+  auto rng = make_rng(3);
+  for (std::size_t t = 0; t < 5000; ++t)
+    for (int l = 0; l < 12; ++l) x[t * 12 + l] = std::sin(0.03 * t + l) + 0.1 * normal(rng);
+  return x;
+}
+
+void BM_PaperStage(benchmark::State& state) {
+  const signal::PaperFilterBank bank(500);
+  const auto input = twelve_leads();
+  auto x = input;
+  std::vector<double> scratch;
+  signal::PaperFilterScratch ws;
+  const int stage = static_cast<int>(state.range(0));
+  const signal::FilterCoefficients* f[] = {&bank.notch50, &bank.bandpass, &bank.highpass};
+  for (auto _ : state) {
+    x = input;
+    if (stage < 3) signal::filtfilt_interleaved(*f[stage], x.data(), 5000, 12, scratch);
+    else signal::wavelet_denoise_interleaved(x.data(), 5000, 12, nullptr, ws);
+    benchmark::DoNotOptimize(x.data());
+  }
+  static const char* names[] = {"notch (filtfilt, order 2)", "band-pass (filtfilt, order 8)", "high-pass (filtfilt, order 4)",
+                                "db6 level-4 denoising"};
+  state.SetLabel(names[stage]);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * input.size()));  // samples/s
+}
+BENCHMARK(BM_PaperStage)->DenseRange(0, 3);
+
 void BM_PreprocessPtbxlEndToEnd(benchmark::State& state) {
   const auto& data = ptb_like_dataset();
   log::set_level(log::Level::error);
@@ -121,12 +151,14 @@ void BM_PreprocessPtbxlEndToEnd(benchmark::State& state) {
     o.data_dir = data;
     o.out_dir = out;
     o.jobs = static_cast<unsigned>(state.range(0));
+    o.signal.filter = state.range(1) ? data::FilterChain::paper : data::FilterChain::none;
     o.progress = ProgressStyle::quiet;
     records += data::run_preprocess(o).processed;
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(records));  // records/s
 }
-BENCHMARK(BM_PreprocessPtbxlEndToEnd)->Arg(1)->Arg(2)->Unit(benchmark::kMillisecond)->UseRealTime();
+// Args: jobs, filter (0 = none, 1 = paper).
+BENCHMARK(BM_PreprocessPtbxlEndToEnd)->Args({1, 0})->Args({2, 0})->Args({1, 1})->Args({2, 1})->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

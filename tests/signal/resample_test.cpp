@@ -118,10 +118,13 @@ TEST_CASE("segmentation and NaN handling", "[signal][segment]") {
   CHECK(segment_count(2560, 1250) == 2);
   CHECK(segment_count(2560, 500) == 5);
   CHECK(segment_count(1000, 1250) == 0);
-  // 2 leads x 7 samples, segments of 3: segment 1 holds samples 3..5 of each lead.
+  // 2 leads x 7 samples, frame-major (lead 0 = 0..6, lead 1 = 10..16); segment 1 = samples 3..5.
   std::vector<double> two(14);
-  for (std::size_t i = 0; i < 14; ++i) two[i] = static_cast<double>(i);
+  for (std::size_t t = 0; t < 7; ++t) {
+    two[t * 2] = static_cast<double>(t);
+    two[t * 2 + 1] = static_cast<double>(10 + t);
+  }
   std::vector<float> seg(6);
-  copy_segment<double, float>(two, 2, 7, 3, 1, std::span<float>(seg));
-  CHECK(seg == std::vector<float>{3, 4, 5, 10, 11, 12});
+  copy_segment<double, float>(two, 2, 3, 1, std::span<float>(seg));
+  CHECK(seg == std::vector<float>{3, 4, 5, 13, 14, 15});
 }

@@ -27,12 +27,23 @@
 #include "ecgbench/data/base_dataset.hpp"
 #include "ecgbench/data/segment_index.hpp"
 #include "ecgbench/signal/cubic_spline.hpp"
+#include "ecgbench/signal/paper_filter.hpp"
 #include "ecgbench/signal/polyphase.hpp"
 #include "ecgbench/signal/segment.hpp"
 
 namespace ecgbench::data {
 
 enum class ResamplerKind { cubic, polyphase };
+
+/// `paper`: the denoising chain the published ECG-Bench results used (signal/paper_filter.hpp);
+/// `none`: no filtering, as upstream code from late 2025 on.
+enum class FilterChain { paper, none };
+
+inline FilterChain parse_filter_chain(const std::string& s) {
+  if (s == "paper") return FilterChain::paper;
+  if (s == "none") return FilterChain::none;
+  throw Error("unknown filter '" + s + "' (expected paper or none)");
+}
 
 inline ResamplerKind parse_resampler(const std::string& s) {
   if (s == "cubic") return ResamplerKind::cubic;
@@ -45,6 +56,7 @@ struct SignalOptions {
   std::size_t segment_len = 1250;
   double target_sf = 250;
   ResamplerKind resampler = ResamplerKind::cubic;
+  FilterChain filter = FilterChain::paper;
 };
 
 struct ProcessedRecord {
@@ -59,6 +71,8 @@ struct ProcessedRecord {
 /// Reusable buffers for one worker.
 struct SignalScratch {
   std::vector<double> interleaved, resampled;
+  std::optional<signal::PaperFilterBank> filters;  ///< designed for the last rate seen
+  signal::PaperFilterScratch filter_scratch;
   signal::CubicBatchScratch cubic;
   io::Ecg12 ecg;          ///< reused input buffer
   io::WfdbRecord record;  ///< reused digital buffer
@@ -89,26 +103,28 @@ inline ProcessedRecord process_ecg(io::Ecg12& ecg, const SignalOptions& opt, Sig
     const double* src = ecg.data.data() + l * n;
     for (std::size_t t = 0; t < n; ++t) s.interleaved[t * 12 + l] = src[t];
   }
+  if (opt.filter == FilterChain::paper) {
+    if (!s.filters || s.filters->fs != ecg.sampling_frequency) s.filters.emplace(ecg.sampling_frequency);
+    signal::paper_denoise_interleaved(*s.filters, s.interleaved.data(), n, 12, s.filter_scratch);
+  }
   s.resampled.resize(12 * m);
   if (!resample) {
     s.resampled = s.interleaved;
   } else if (!poly) {
     signal::resample_cubic_interleaved(s.interleaved.data(), 12, n, s.resampled.data(), m, s.cubic);
   } else {
+    std::vector<double> lead(n);
     for (std::size_t l = 0; l < 12; ++l) {
-      auto dst = poly->apply(ecg.lead(static_cast<int>(l)));
+      for (std::size_t t = 0; t < n; ++t) lead[t] = s.interleaved[t * 12 + l];
+      const auto dst = poly->apply(lead);
       for (std::size_t t = 0; t < m; ++t) s.resampled[t * 12 + l] = dst[t];
     }
   }
   out.non_finite += signal::replace_non_finite(std::span<double>(s.resampled));
   const std::size_t seg_size = 12 * opt.segment_len;
   out.segments = std::make_unique_for_overwrite<float[]>(out.n_segments * seg_size);
-  for (std::size_t j = 0; j < out.n_segments; ++j) {
-    float* dst = out.segments.get() + j * seg_size;
-    const double* src = s.resampled.data() + j * seg_size;  // rows j*L .. (j+1)*L - 1, 12 leads each
-    for (std::size_t t = 0; t < opt.segment_len; ++t)
-      for (std::size_t l = 0; l < 12; ++l) dst[l * opt.segment_len + t] = static_cast<float>(src[t * 12 + l]);
-  }
+  for (std::size_t j = 0; j < out.n_segments; ++j)
+    signal::copy_segment<double, float>(s.resampled, 12, opt.segment_len, j, std::span<float>(out.segments.get() + j * seg_size, seg_size));
   return out;
 }
 
@@ -185,7 +201,7 @@ inline PreprocessSummary run_preprocess(const PreprocessOptions& opt) {
                     {"seg_len", opt.signal.segment_len},
                     {"target_sf", opt.signal.target_sf},
                     {"resample", opt.signal.resampler == ResamplerKind::cubic ? "cubic" : "polyphase"},
-                    {"filter", "none"},
+                    {"filter", opt.signal.filter == FilterChain::paper ? "paper" : "none"},
                     {"records", records.size()},
                     {"records_per_shard", per_shard},
                     {"require_native_rate", opt.require_native_rate}};

@@ -328,18 +328,19 @@ inline void read_ecg12_into(const std::filesystem::path& record, Ecg12& ecg, Wfd
   ecg.n_samples = static_cast<std::size_t>(rec.n_samples);
   ecg.source = wfdb_record_base(record).string();
   ecg.data.resize(12 * ecg.n_samples);
-  // (d - baseline) / gain as (d - baseline) * (1/gain): within 1 ulp of physical_at (which divides,
-  // like WFDB's aduphys) and much faster on this hot path. Frame-major so the reads are contiguous;
-  // invalid markers are patched to NaN afterwards, only when there are any.
-  std::array<double, 12> baseline{}, scale{};
+  // (d - baseline) / gain exactly as physical_at, WFDB's aduphys and wfdb-python compute it (a
+  // multiplication by 1/gain would differ in the last bit, and the paper filter chain amplifies
+  // last-bit differences). Frame-major so the reads are contiguous; invalid markers are patched to
+  // NaN afterwards, only when there are any.
+  std::array<double, 12> baseline{}, gain{}, unit{};
   for (int i = 0; i < 12; ++i) {
     const auto& sig = rec.header.signals[src[i]];
     const std::string units = detail::lower(sig.units);
-    double unit = 1.0;
-    if (units == "uv" || units == "\xc2\xb5v") unit = 1e-3;
+    unit[i] = 1.0;
+    if (units == "uv" || units == "\xc2\xb5v") unit[i] = 1e-3;
     else if (units != "mv") throw Error({rec.header.path, sig.line, {}, "units"}, "lead " + sig.description + " is in '" + sig.units + "', expected mV");
     baseline[i] = sig.baseline;
-    scale[i] = unit / sig.gain;
+    gain[i] = sig.gain;
   }
   const std::size_t nsig = static_cast<std::size_t>(rec.n_signals()), n = ecg.n_samples;
   const std::int32_t* d = rec.digital.data();
@@ -350,7 +351,7 @@ inline void read_ecg12_into(const std::filesystem::path& record, Ecg12& ecg, Wfd
     for (std::size_t i = 0; i < 12; ++i) {
       const std::int32_t v = row[src[i]];
       invalid |= static_cast<std::uint32_t>(v == wfdb_invalid_sample);
-      out[i * n + t] = (static_cast<double>(v) - baseline[i]) * scale[i];
+      out[i * n + t] = (static_cast<double>(v) - baseline[i]) / gain[i] * unit[i];
     }
   }
   if (invalid)

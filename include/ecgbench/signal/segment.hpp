@@ -37,11 +37,13 @@ std::size_t replace_non_finite(std::span<T> x) {
 /// Number of whole segments of `segment_len` in `n` samples.
 constexpr std::size_t segment_count(std::size_t n, std::size_t segment_len) { return segment_len == 0 ? 0 : n / segment_len; }
 
-/// Copies segment `j` of a lead-major [leads][n] array into `out` ([leads][segment_len]).
+/// Copies segment `j` of a frame-major [n][leads] signal into `out`, lead-major [leads][segment_len]
+/// (the layout of the segment shards), converting the element type.
 template <class In, class Out>
-void copy_segment(std::span<const In> x, std::size_t leads, std::size_t n, std::size_t segment_len, std::size_t j, std::span<Out> out) {
-  for (std::size_t l = 0; l < leads; ++l)
-    for (std::size_t t = 0; t < segment_len; ++t) out[l * segment_len + t] = static_cast<Out>(x[l * n + j * segment_len + t]);
+void copy_segment(std::span<const In> x, std::size_t leads, std::size_t segment_len, std::size_t j, std::span<Out> out) {
+  const In* src = x.data() + j * segment_len * leads;
+  for (std::size_t t = 0; t < segment_len; ++t)
+    for (std::size_t l = 0; l < leads; ++l) out[l * segment_len + t] = static_cast<Out>(src[t * leads + l]);
 }
 
 }  // namespace ecgbench::signal

@@ -1,0 +1,135 @@
+// The denoising chain of the ECG-Bench paper era (release 0.0.2 up to October 2025), per lead at
+// the record's native rate, before resampling:
+//   1. notch 50 Hz then 60 Hz (iirnotch, Q = 30), 2. Butterworth band-pass 0.5-100 Hz (order 4),
+//   3. Butterworth high-pass 0.05 Hz (order 4), each with filtfilt;
+//   4. wavedec(db6, level 4, symmetric); sigma = median(|cD4|) / 0.6745; soft threshold of every
+//      detail band (PyWavelets' formula x * max(1 - sigma/|x|, 0)); non-finite or |c| <= 1e-10 -> 0;
+//      waverec; FFT-resample to the input length if it differs; NaN/Inf -> 0.
+// Filters are designed here for any rate (scipy's formulas), not tabulated.
+#pragma once
+
+#include <algorithm>
+#include <cmath>
+#include <complex>
+#include <numbers>
+#include <vector>
+
+#include "ecgbench/signal/iir.hpp"
+#include "ecgbench/signal/wavelet.hpp"
+
+namespace ecgbench::signal {
+
+struct PaperFilterBank {
+  FilterCoefficients notch50, notch60, bandpass, highpass;
+  double fs = 0;
+
+  /// A bank with given coefficients, e.g. exported from a particular scipy installation: the
+  /// band-pass and high-pass have poles within 1e-3 of z = 1 in transfer-function form, so a
+  /// one-ulp difference in a coefficient (numpy's SIMD cos vs libm's) moves outputs by ~1e-5.
+  PaperFilterBank(double sampling_frequency, FilterCoefficients n50, FilterCoefficients n60, FilterCoefficients bp, FilterCoefficients hp)
+      : notch50(std::move(n50)), notch60(std::move(n60)), bandpass(std::move(bp)), highpass(std::move(hp)), fs(sampling_frequency) {}
+
+  explicit PaperFilterBank(double sampling_frequency) : fs(sampling_frequency) {
+    const double nyq = fs / 2.0;
+    if (!(nyq > 100.0)) throw Error("paper filter chain needs a sampling rate above 200 Hz (band-pass to 100 Hz), got " + std::to_string(fs));
+    notch50 = iirnotch(50.0, 30.0, fs);
+    notch60 = iirnotch(60.0, 30.0, fs);
+    bandpass = butter(4, {0.5 / nyq, 100.0 / nyq}, FilterBand::bandpass);
+    highpass = butter(4, {0.05 / nyq}, FilterBand::highpass);
+  }
+};
+
+/// scipy.signal.resample(x, num) for one signal (FFT method), by direct DFT: only used when
+/// waverec returns one sample more than the input (odd lengths), so O(n num) is acceptable.
+inline std::vector<double> fft_resample(std::span<const double> x, std::size_t num) {
+  using C = std::complex<double>;
+  const std::size_t nx = x.size();
+  const std::size_t nbins = nx / 2 + 1;
+  std::vector<C> X(nbins);
+  for (std::size_t k = 0; k < nbins; ++k) {
+    C s = 0;
+    for (std::size_t t = 0; t < nx; ++t) s += x[t] * std::polar(1.0, -2.0 * std::numbers::pi * static_cast<double>((k * t) % nx) / nx);
+    X[k] = s;
+  }
+  std::vector<C> Y(num / 2 + 1, 0.0);
+  const std::size_t N = std::min(num, nx), nyq = N / 2 + 1;
+  for (std::size_t k = 0; k < nyq && k < Y.size(); ++k) Y[k] = X[k];
+  if (N % 2 == 0) {
+    if (num < nx) Y[N / 2] *= 2.0;
+    else if (num > nx) Y[N / 2] *= 0.5;
+  }
+  // irfft(Y, num) * num / nx
+  std::vector<double> y(num);
+  for (std::size_t t = 0; t < num; ++t) {
+    double s = Y[0].real();
+    for (std::size_t k = 1; k < Y.size(); ++k) {
+      const bool nyquist = num % 2 == 0 && k == num / 2;
+      const C e = std::polar(1.0, 2.0 * std::numbers::pi * static_cast<double>((k * t) % num) / num);
+      s += (nyquist ? 1.0 : 2.0) * (Y[k] * e).real();
+    }
+    y[t] = s / static_cast<double>(num) * (static_cast<double>(num) / static_cast<double>(nx));
+  }
+  return y;
+}
+
+struct PaperFilterScratch {
+  std::vector<double> filtfilt, lead, rec, rec_tmp;
+  WaveletCoefficients coefficients;
+};
+
+/// numpy.median of |values| of one lead of an interleaved band.
+inline double median_abs(const std::vector<double>& band, std::size_t frames, std::size_t L, std::size_t lead, std::vector<double>& tmp) {
+  tmp.resize(frames);
+  for (std::size_t t = 0; t < frames; ++t) tmp[t] = std::abs(band[t * L + lead]);
+  const std::size_t mid = frames / 2;
+  std::nth_element(tmp.begin(), tmp.begin() + static_cast<std::ptrdiff_t>(mid), tmp.end());
+  if (frames % 2 == 1) return tmp[mid];
+  const double hi = tmp[mid];
+  const double lo = *std::max_element(tmp.begin(), tmp.begin() + static_cast<std::ptrdiff_t>(mid));
+  return (lo + hi) / 2.0;
+}
+
+/// Wavelet stage on `L` interleaved leads of `n` frames, in place. Returns per-lead sigma in `sigma`.
+inline void wavelet_denoise_interleaved(double* x, std::size_t n, std::size_t L, std::vector<double>* sigma_out, PaperFilterScratch& s) {
+  const auto& w = db6();
+  auto& c = s.coefficients;
+  wavedec_interleaved(x, n, L, w, 4, c);
+  std::vector<double> sigma(L);
+  for (std::size_t l = 0; l < L; ++l) sigma[l] = median_abs(c.bands[1], c.lengths[1], L, l, s.lead) / 0.6745;
+  for (std::size_t b = 1; b < c.bands.size(); ++b)
+    for (std::size_t t = 0; t < c.lengths[b]; ++t)
+      for (std::size_t l = 0; l < L; ++l) {
+        double& v = c.bands[b][t * L + l];
+        // PyWavelets' soft(): v * clip(1 - sigma / |v|, 0, inf); 0/0 gives NaN, cleared below.
+        double f = 1.0 - sigma[l] / std::abs(v);
+        if (f < 0) f = 0;
+        v = v * f;
+        if (!std::isfinite(v) || std::abs(v) <= 1e-10) v = 0.0;
+      }
+  const std::size_t len = waverec_interleaved(c, L, w, s.rec, s.rec_tmp);
+  const auto& y = s.rec;
+  if (len == n) {
+    std::copy(y.begin(), y.begin() + static_cast<std::ptrdiff_t>(n * L), x);
+  } else {
+    for (std::size_t l = 0; l < L; ++l) {
+      s.lead.resize(len);
+      for (std::size_t t = 0; t < len; ++t) s.lead[t] = y[t * L + l];
+      const auto r = fft_resample(s.lead, n);
+      for (std::size_t t = 0; t < n; ++t) x[t * L + l] = r[t];
+    }
+  }
+  for (std::size_t i = 0; i < n * L; ++i)
+    if (!std::isfinite(x[i])) x[i] = 0.0;
+  if (sigma_out) *sigma_out = std::move(sigma);
+}
+
+/// The whole chain on `L` interleaved leads of `n` frames at the bank's rate, in place.
+inline void paper_denoise_interleaved(const PaperFilterBank& bank, double* x, std::size_t n, std::size_t L, PaperFilterScratch& s) {
+  filtfilt_interleaved(bank.notch50, x, n, L, s.filtfilt);
+  filtfilt_interleaved(bank.notch60, x, n, L, s.filtfilt);
+  filtfilt_interleaved(bank.bandpass, x, n, L, s.filtfilt);
+  filtfilt_interleaved(bank.highpass, x, n, L, s.filtfilt);
+  wavelet_denoise_interleaved(x, n, L, nullptr, s);
+}
+
+}  // namespace ecgbench::signal
