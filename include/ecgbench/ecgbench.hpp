@@ -6,3 +6,4 @@
 #include "ecgbench/data/data.hpp"
 #include "ecgbench/io/io.hpp"
 #include "ecgbench/signal/signal.hpp"
+#include "ecgbench/tokenize/tokenize.hpp"

@@ -1,0 +1,251 @@
+// A small, safe reader for the Python pickles upstream ECG-Bench ships its ECG-Byte tokenizers in:
+// it interprets only the opcodes that build None/bool/int/float/str/bytes/list/tuple/dict values
+// (protocols 2-5) and rejects everything else (GLOBAL, REDUCE, BUILD, INST, ...) with a clear
+// error, so a malicious pickle can never run code or allocate without bound.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "ecgbench/core/error.hpp"
+
+namespace ecgbench::tokenize {
+
+struct PyValue {
+  enum class Kind { none, boolean, integer, real, string, bytes, list, tuple, dict, mark };
+  Kind kind = Kind::none;
+  std::int64_t i = 0;
+  double f = 0;
+  std::string s;                               ///< str (UTF-8) or bytes
+  std::shared_ptr<std::vector<PyValue>> items;  ///< list / tuple
+  std::shared_ptr<std::vector<std::pair<PyValue, PyValue>>> entries;  ///< dict, insertion order
+
+  [[nodiscard]] bool is(Kind k) const { return kind == k; }
+};
+
+namespace detail {
+
+class PickleMachine {
+ public:
+  PickleMachine(std::string_view data, std::string name) : d_(data), name_(std::move(name)) {}
+
+  PyValue run() {
+    while (true) {
+      if (pos_ >= d_.size()) fail("truncated pickle: no STOP opcode");
+      const auto op = static_cast<unsigned char>(d_[pos_++]);
+      switch (op) {
+        case 0x80: u8(); break;                 // PROTO
+        case 0x95: bytes(8); break;             // FRAME (length ignored: we read the whole buffer)
+        case '.': {                             // STOP
+          if (stack_.size() != 1) fail("malformed pickle: stack holds " + std::to_string(stack_.size()) + " values at STOP");
+          return stack_.back();
+        }
+        case 'N': push({}); break;
+        case 0x88: push(make_bool(true)); break;
+        case 0x89: push(make_bool(false)); break;
+        case 'J': push(make_int(static_cast<std::int32_t>(le(4)))); break;   // BININT
+        case 'K': push(make_int(static_cast<std::int64_t>(le(1)))); break;   // BININT1
+        case 'M': push(make_int(static_cast<std::int64_t>(le(2)))); break;   // BININT2
+        case 0x8a: {                                                          // LONG1
+          const auto n = u8();
+          if (n > 8) fail("integer too large (" + std::to_string(n) + " bytes)");
+          std::uint64_t v = 0;
+          const auto b = bytes(n);
+          for (std::size_t k = 0; k < n; ++k) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(b[k])) << (8 * k);
+          if (n > 0 && n < 8 && (static_cast<unsigned char>(b[n - 1]) & 0x80)) v |= ~std::uint64_t{0} << (8 * n);  // sign-extend
+          push(make_int(static_cast<std::int64_t>(v)));
+          break;
+        }
+        case 'G': {  // BINFLOAT, big-endian double
+          const auto b = bytes(8);
+          std::uint64_t v = 0;
+          for (int k = 0; k < 8; ++k) v = (v << 8) | static_cast<unsigned char>(b[k]);
+          PyValue x;
+          x.kind = PyValue::Kind::real;
+          std::memcpy(&x.f, &v, 8);
+          push(std::move(x));
+          break;
+        }
+        case 0x8c: push(make_str(bytes(u8()))); break;                  // SHORT_BINUNICODE
+        case 'X': push(make_str(bytes(le(4)))); break;                   // BINUNICODE
+        case 0x8d: push(make_str(bytes(le(8)))); break;                  // BINUNICODE8
+        case 'C': push(make_bytes(bytes(u8()))); break;                  // SHORT_BINBYTES
+        case 'B': push(make_bytes(bytes(le(4)))); break;                 // BINBYTES
+        case ']': push(make_seq(PyValue::Kind::list)); break;            // EMPTY_LIST
+        case ')': push(make_seq(PyValue::Kind::tuple)); break;           // EMPTY_TUPLE
+        case '}': push(make_dict()); break;                              // EMPTY_DICT
+        case '(': {                                                      // MARK
+          PyValue m;
+          m.kind = PyValue::Kind::mark;
+          push(std::move(m));
+          break;
+        }
+        case 'a': {  // APPEND
+          auto v = pop();
+          append(top(PyValue::Kind::list), std::move(v));
+          break;
+        }
+        case 'e': {  // APPENDS
+          auto items = pop_to_mark();
+          auto& l = top(PyValue::Kind::list);
+          for (auto& v : items) append(l, std::move(v));
+          break;
+        }
+        case 's': {  // SETITEM
+          auto v = pop();
+          auto k = pop();
+          set_item(top(PyValue::Kind::dict), std::move(k), std::move(v));
+          break;
+        }
+        case 'u': {  // SETITEMS
+          auto items = pop_to_mark();
+          if (items.size() % 2) fail("SETITEMS with an odd number of values");
+          auto& dct = top(PyValue::Kind::dict);
+          for (std::size_t k = 0; k < items.size(); k += 2) set_item(dct, std::move(items[k]), std::move(items[k + 1]));
+          break;
+        }
+        case 't': {  // TUPLE
+          auto items = pop_to_mark();
+          push(make_tuple(std::move(items)));
+          break;
+        }
+        case 0x85: case 0x86: case 0x87: {  // TUPLE1..3
+          const std::size_t n = op - 0x84;
+          if (stack_.size() < n) fail("stack underflow in TUPLE" + std::to_string(n));
+          std::vector<PyValue> items(stack_.end() - static_cast<std::ptrdiff_t>(n), stack_.end());
+          stack_.resize(stack_.size() - n);
+          for (auto& v : items)
+            if (v.is(PyValue::Kind::mark)) fail("MARK inside TUPLE" + std::to_string(n));
+          push(make_tuple(std::move(items)));
+          break;
+        }
+        case 0x94: memo_.push_back(peek()); break;                               // MEMOIZE
+        case 'q': memo_put(le(1)); break;                                        // BINPUT
+        case 'r': memo_put(le(4)); break;                                        // LONG_BINPUT
+        case 'h': push(memo_get(le(1))); break;                                  // BINGET
+        case 'j': push(memo_get(le(4))); break;                                  // LONG_BINGET
+        case '0': pop(); break;                                                  // POP
+        default: {
+          char buf[8];
+          std::snprintf(buf, sizeof buf, "0x%02x", op);
+          fail(std::string("unsupported pickle opcode ") + buf +
+               " (only plain data is accepted: objects, globals and reduce calls are refused)");
+        }
+      }
+      if (stack_.size() > 10'000'000) fail("pickle stack too deep");
+    }
+  }
+
+ private:
+  [[noreturn]] void fail(const std::string& what) const { throw Error({name_, {}, pos_, {}}, what); }
+  std::uint8_t u8() { return static_cast<std::uint8_t>(le(1)); }
+  std::uint64_t le(std::size_t n) {
+    if (d_.size() - pos_ < n) fail("truncated pickle");
+    std::uint64_t v = 0;
+    for (std::size_t k = 0; k < n; ++k) v |= static_cast<std::uint64_t>(static_cast<unsigned char>(d_[pos_ + k])) << (8 * k);
+    pos_ += n;
+    return v;
+  }
+  std::string_view bytes(std::uint64_t n) {
+    if (d_.size() - pos_ < n) fail("truncated pickle (a string runs past the end)");
+    auto s = d_.substr(pos_, static_cast<std::size_t>(n));
+    pos_ += static_cast<std::size_t>(n);
+    return s;
+  }
+  void push(PyValue v) { stack_.push_back(std::move(v)); }
+  PyValue pop() {
+    if (stack_.empty() || stack_.back().is(PyValue::Kind::mark)) fail("stack underflow");
+    auto v = std::move(stack_.back());
+    stack_.pop_back();
+    return v;
+  }
+  const PyValue& peek() {
+    if (stack_.empty()) fail("MEMOIZE on an empty stack");
+    return stack_.back();
+  }
+  PyValue& top(PyValue::Kind k) {
+    if (stack_.empty() || !stack_.back().is(k)) fail("opcode applied to the wrong kind of value");
+    return stack_.back();
+  }
+  std::vector<PyValue> pop_to_mark() {
+    std::size_t m = stack_.size();
+    while (m > 0 && !stack_[m - 1].is(PyValue::Kind::mark)) --m;
+    if (m == 0) fail("no MARK on the stack");
+    std::vector<PyValue> items(std::make_move_iterator(stack_.begin() + static_cast<std::ptrdiff_t>(m)), std::make_move_iterator(stack_.end()));
+    stack_.resize(m - 1);
+    return items;
+  }
+  void memo_put(std::uint64_t idx) {
+    if (idx > 10'000'000) fail("memo index too large");
+    if (memo_.size() <= idx) memo_.resize(idx + 1);
+    memo_[idx] = peek();
+  }
+  PyValue memo_get(std::uint64_t idx) {
+    if (idx >= memo_.size()) fail("memo index " + std::to_string(idx) + " not set");
+    return memo_[idx];
+  }
+  static PyValue make_bool(bool b) {
+    PyValue v;
+    v.kind = PyValue::Kind::boolean;
+    v.i = b;
+    return v;
+  }
+  static PyValue make_int(std::int64_t i) {
+    PyValue v;
+    v.kind = PyValue::Kind::integer;
+    v.i = i;
+    return v;
+  }
+  static PyValue make_str(std::string_view s) {
+    PyValue v;
+    v.kind = PyValue::Kind::string;
+    v.s = std::string(s);
+    return v;
+  }
+  static PyValue make_bytes(std::string_view s) {
+    PyValue v = make_str(s);
+    v.kind = PyValue::Kind::bytes;
+    return v;
+  }
+  static PyValue make_seq(PyValue::Kind k) {
+    PyValue v;
+    v.kind = k;
+    v.items = std::make_shared<std::vector<PyValue>>();
+    return v;
+  }
+  static PyValue make_tuple(std::vector<PyValue> items) {
+    PyValue v = make_seq(PyValue::Kind::tuple);
+    *v.items = std::move(items);
+    return v;
+  }
+  static PyValue make_dict() {
+    PyValue v;
+    v.kind = PyValue::Kind::dict;
+    v.entries = std::make_shared<std::vector<std::pair<PyValue, PyValue>>>();
+    return v;
+  }
+  void append(PyValue& list, PyValue v) {
+    if (v.is(PyValue::Kind::mark)) fail("MARK appended to a list");
+    list.items->push_back(std::move(v));
+  }
+  void set_item(PyValue& dct, PyValue k, PyValue v) { dct.entries->emplace_back(std::move(k), std::move(v)); }
+
+  std::string_view d_;
+  std::string name_;
+  std::size_t pos_ = 0;
+  std::vector<PyValue> stack_;
+  std::vector<PyValue> memo_;
+};
+
+}  // namespace detail
+
+/// Parses a pickle of plain data. `name` labels errors (usually the file path).
+inline PyValue read_pickle(std::string_view data, const std::string& name) { return detail::PickleMachine(data, name).run(); }
+
+}  // namespace ecgbench::tokenize
