@@ -35,6 +35,15 @@ inline std::uint64_t pair_key(TokenId a, TokenId b) { return (static_cast<std::u
 class PairIndex {
  public:
   PairIndex() { resize(1 << 12); }
+  /// Dense index of `key`, or 0xffffffff when absent.
+  [[nodiscard]] std::uint32_t find(std::uint64_t key) const {
+    std::size_t h = hash(key) & (slots_.size() - 1);
+    while (true) {
+      const auto& s = slots_[h];
+      if (s.index == empty || s.key == key) return s.index;
+      h = (h + 1) & (slots_.size() - 1);
+    }
+  }
   std::uint32_t find_or_insert(std::uint64_t key, bool& inserted) {
     if ((size_ + 1) * 2 > slots_.size()) resize(slots_.size() * 2);
     std::size_t h = hash(key) & (slots_.size() - 1);

@@ -54,7 +54,9 @@ class EcgByteTokenizer {
         throw Error({source, {}, {}, "merge " + std::to_string(i)}, "merge refers to id " + std::to_string(std::max(l, r)) +
                                                                        " that does not exist yet (ids < " + std::to_string(256 + i) + ")");
       tokens_[256 + i] = tokens_[l] + tokens_[r];
-      rank_.emplace(detail::pair_key(l, r), static_cast<TokenId>(i));
+      bool inserted = false;
+      rank_index_.find_or_insert(detail::pair_key(l, r), inserted);
+      if (inserted) rank_of_.push_back(static_cast<TokenId>(i));  // a repeated pair keeps its first rank
     }
     build_trie();
   }
@@ -286,28 +288,38 @@ class EcgByteTokenizer {
       prev[i] = i == 0 ? none : static_cast<std::uint32_t>(i - 1);
       next[i] = i + 1 == n ? none : static_cast<std::uint32_t>(i + 1);
     }
-    // Min-heap of (rank, position): the lowest rank merges first, leftmost first; merges can only
-    // create pairs of higher rank, so this equals applying the merges in order.
-    using Entry = std::pair<TokenId, std::uint32_t>;
-    std::priority_queue<Entry, std::vector<Entry>, std::greater<>> heap;
+    // Positions bucketed by the rank of the pair they start: ranks are processed in increasing
+    // order, leftmost first within a rank. A merge only creates pairs of higher rank, so this
+    // equals applying the merges in order, and each bucket is touched once (no heap).
+    thread_local std::vector<std::vector<std::uint32_t>> buckets;
+    if (buckets.size() < merges_.size()) buckets.resize(merges_.size());
+    std::size_t lowest = merges_.size();
     auto consider = [&](std::uint32_t i) {
       if (i == none || next[i] == none) return;
-      auto it = rank_.find(detail::pair_key(tok[i], tok[next[i]]));
-      if (it != rank_.end()) heap.emplace(it->second, i);
+      const auto idx = rank_index_.find(detail::pair_key(tok[i], tok[next[i]]));
+      if (idx == 0xffffffffu) return;
+      const auto r = rank_of_[idx];
+      buckets[r].push_back(i);
+      lowest = std::min<std::size_t>(lowest, r);
     };
     for (std::uint32_t i = 0; i + 1 < n; ++i) consider(i);
-    while (!heap.empty()) {
-      const auto [rank, i] = heap.top();
-      heap.pop();
-      const auto [a, b] = merges_[rank];
-      const auto j = next[i];
-      if (tok[i] != a || j == none || tok[j] != b) continue;  // stale
-      tok[i] = 256 + rank;
-      tok[j] = none;
-      next[i] = next[j];
-      if (next[j] != none) prev[next[j]] = i;
-      consider(prev[i]);
-      consider(i);
+    for (std::size_t r = lowest; r < merges_.size(); ++r) {
+      auto& b = buckets[r];
+      if (b.empty()) continue;
+      std::sort(b.begin(), b.end());
+      const auto [a, bb] = merges_[r];
+      for (std::size_t q = 0; q < b.size(); ++q) {
+        const auto i = b[q];
+        const auto j = next[i];
+        if (tok[i] != a || j == none || tok[j] != bb) continue;  // stale
+        tok[i] = static_cast<TokenId>(256 + r);
+        tok[j] = none;
+        next[i] = next[j];
+        if (next[j] != none) prev[next[j]] = i;
+        consider(prev[i]);
+        consider(i);
+      }
+      b.clear();
     }
     std::vector<TokenId> out;
     for (std::uint32_t i = 0; i != none && n > 0; i = next[i]) out.push_back(tok[i]);
@@ -318,7 +330,8 @@ class EcgByteTokenizer {
   std::vector<MergePair> merges_;
   std::vector<std::string> tokens_;
   std::array<int, 256> symbol_of_{};
-  std::unordered_map<std::uint64_t, TokenId> rank_;
+  detail::PairIndex rank_index_;  // pair -> dense index into rank_of_
+  std::vector<TokenId> rank_of_;
   std::vector<std::int32_t> next_, id_;  // construction only
   std::vector<std::int32_t> table_;      // [state][symbol..., id], see build_trie
 };
