@@ -316,3 +316,30 @@ TEST_CASE("format-16 writer round-trips through the reader", "[io][wfdb]") {
   CHECK_THROWS_WITH(write_wfdb_format16(dir, "bad", 500, sigs, bad), Catch::Contains("does not fit"));
   CHECK_FALSE(fs::exists(dir / "bad.hea"));
 }
+
+TEST_CASE("multi-segment records concatenate segments, with layout and null segments", "[io][wfdb]") {
+  const auto dir = test::temp_dir() / "multiseg";
+  std::vector<WfdbWriteSignal> two{{"II", 200.0, 0, "mV"}, {"V5", 200.0, 0, "mV"}};
+  std::vector<double> a(2 * 30), b(2 * 20);
+  for (std::size_t i = 0; i < a.size(); ++i) a[i] = static_cast<double>(i) / 200.0;
+  for (std::size_t i = 0; i < b.size(); ++i) b[i] = -static_cast<double>(i) / 200.0;
+  write_wfdb_format16(dir, "seg_1", 360, two, a);
+  // Segment 2 stores only V5 (signal missing in a segment -> gap for II).
+  std::vector<double> b5(20);
+  for (std::size_t i = 0; i < 20; ++i) b5[i] = b[i * 2 + 1];
+  write_wfdb_format16(dir, "seg_2", 360, {two[1]}, b5);
+  std::ofstream(dir / "multi.hea") << "multi/4 2 360 60\nmulti_layout 0\nseg_1 30\n~ 10\nseg_2 20\n";
+  std::ofstream(dir / "multi_layout.hea") << "multi_layout 2 360 0\n~ 0 200/mV 16 0 0 0 0 II\n~ 0 200/mV 16 0 0 0 0 V5\n";
+  const auto rec = read_wfdb(dir / "multi");
+  REQUIRE(rec.n_samples == 60);
+  REQUIRE(rec.n_signals() == 2);
+  for (int t = 0; t < 30; ++t) {
+    CHECK(rec.physical_at(t, 0) == Approx(a[t * 2]));
+    CHECK(rec.physical_at(t, 1) == Approx(a[t * 2 + 1]));
+  }
+  for (int t = 30; t < 40; ++t) CHECK(rec.at(t, 0) == wfdb_invalid_sample);  // null segment
+  for (int t = 40; t < 60; ++t) {
+    CHECK(rec.at(t, 0) == wfdb_invalid_sample);  // II absent from segment 2
+    CHECK(rec.physical_at(t, 1) == Approx(b5[t - 40]));
+  }
+}

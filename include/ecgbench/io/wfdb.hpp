@@ -272,7 +272,7 @@ inline void read_wfdb_into(const std::filesystem::path& record, WfdbRecord& rec,
   std::int64_t n_frames = 0;
   if (h.n_samples && *h.n_samples > 0) {
     n_frames = *h.n_samples;
-  } else if (!h.signals.empty()) {
+  } else if (!h.signals.empty() && h.signals[0].format != 0) {
     int frame_size = 0, i = 0;
     for (; i < h.n_signals && h.signals[i].file_name == h.signals[0].file_name; ++i) frame_size += h.signals[i].samples_per_frame;
     const auto file = dir / h.signals[0].file_name;
@@ -290,7 +290,13 @@ inline void read_wfdb_into(const std::filesystem::path& record, WfdbRecord& rec,
   for (int first = 0; first < h.n_signals;) {
     int last = first + 1;
     while (last < h.n_signals && h.signals[last].file_name == h.signals[first].file_name) ++last;
-    detail::read_wfdb_signal_file(dir, h, first, last, n_frames, opt, rec);
+    if (h.signals[first].format == 0 || h.signals[first].file_name == "~") {
+      // Null signals (format 0, file "~"): no samples stored, every value is a gap.
+      for (std::int64_t t = 0; t < n_frames; ++t)
+        for (int s = first; s < last; ++s) rec.digital[static_cast<std::size_t>(t) * h.n_signals + s] = wfdb_invalid_sample;
+    } else {
+      detail::read_wfdb_signal_file(dir, h, first, last, n_frames, opt, rec);
+    }
     first = last;
   }
 }

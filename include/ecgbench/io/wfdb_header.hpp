@@ -153,7 +153,7 @@ inline void parse_format(std::string_view tok, WfdbSignalSpec& s, const HeaderLi
     else p.fail("invalid format field '" + std::string(tok) + "'", "format");
     i = j;
   }
-  if (!is_supported_wfdb_format(s.format))
+  if (s.format != 0 && !is_supported_wfdb_format(s.format))  // 0: null signal (layout headers)
     p.fail("unsupported WFDB signal format " + std::to_string(s.format) +
                " (supported: 8, 16, 24, 32, 61, 80, 160, 212, 310, 311)", "format");
   if (s.samples_per_frame < 1 || s.samples_per_frame > 1024) p.fail("samples per frame out of range", "format");
