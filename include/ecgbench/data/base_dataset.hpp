@@ -159,8 +159,20 @@ class BaseRecordLoader {
 
   /// Loads into `ecg`, reusing its buffers and `scratch`'s (one pair per worker thread).
   void load_into(const BaseRecord& r, io::Ecg12& ecg, io::WfdbRecord& scratch) {
+    io::EcgFrames frames;
+    load_frames_into(r, frames, scratch);
+    ecg.sampling_frequency = frames.sampling_frequency;
+    ecg.n_samples = frames.n_samples;
+    ecg.source = frames.source;
+    ecg.data.resize(frames.data.size());
+    for (std::size_t t = 0; t < ecg.n_samples; ++t)
+      for (std::size_t l = 0; l < 12; ++l) ecg.data[l * ecg.n_samples + t] = frames.data[t * 12 + l];
+  }
+
+  /// Loads frame-major (the layout of the files and of the preprocessing kernels).
+  void load_frames_into(const BaseRecord& r, io::EcgFrames& ecg, io::WfdbRecord& scratch) {
     if (dataset_ != BaseDataset::code15) {
-      io::read_ecg12_into(dir_ / r.source, ecg, scratch);
+      io::read_ecg12_frames_into(dir_ / r.source, ecg, scratch);
       return;
     }
     const auto& part = code15_part(r.hdf5_file);
@@ -171,9 +183,7 @@ class BaseRecordLoader {
     ecg.sampling_frequency = io::code15_sampling_frequency;
     ecg.n_samples = part.part->samples();
     ecg.source = r.source;
-    ecg.data.resize(12 * ecg.n_samples);
-    for (std::size_t t = 0; t < ecg.n_samples; ++t)
-      for (int l = 0; l < 12; ++l) ecg.data[l * ecg.n_samples + t] = x[t * 12 + l];
+    ecg.data.assign(x.begin(), x.end());
   }
 
  private:

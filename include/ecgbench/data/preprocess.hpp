@@ -70,16 +70,16 @@ struct ProcessedRecord {
 
 /// Reusable buffers for one worker.
 struct SignalScratch {
-  std::vector<double> interleaved, resampled;
+  std::vector<double> resampled;
+  io::EcgFrames frames;   ///< reused input buffer (frame-major)
   std::optional<signal::PaperFilterBank> filters;  ///< designed for the last rate seen
   signal::PaperFilterScratch filter_scratch;
   signal::CubicBatchScratch cubic;
-  io::Ecg12 ecg;          ///< reused input buffer
   io::WfdbRecord record;  ///< reused digital buffer
 };
 
-/// Runs the per-record pipeline on a canonical 12-lead ECG (lead-major doubles, modified in place).
-inline ProcessedRecord process_ecg(io::Ecg12& ecg, const SignalOptions& opt, SignalScratch& s) {
+/// Runs the per-record pipeline on a canonical frame-major 12-lead ECG (modified in place).
+inline ProcessedRecord process_frames(io::EcgFrames& ecg, const SignalOptions& opt, SignalScratch& s) {
   ProcessedRecord out;
   out.orig_sf = ecg.sampling_frequency;
   out.non_finite = signal::replace_non_finite(std::span<double>(ecg.data));
@@ -97,25 +97,21 @@ inline ProcessedRecord process_ecg(io::Ecg12& ecg, const SignalOptions& opt, Sig
   }
   out.n_segments = signal::segment_count(m, opt.segment_len);
   if (out.n_segments == 0) return out;
-  // Work frame-major ([t][lead]) so that every kernel below runs across leads.
-  s.interleaved.resize(12 * n);
-  for (std::size_t l = 0; l < 12; ++l) {
-    const double* src = ecg.data.data() + l * n;
-    for (std::size_t t = 0; t < n; ++t) s.interleaved[t * 12 + l] = src[t];
-  }
+  // Every kernel below works frame-major ([t][lead]) and runs across leads.
+  auto& interleaved = ecg.data;
   if (opt.filter == FilterChain::paper) {
     if (!s.filters || s.filters->fs != ecg.sampling_frequency) s.filters.emplace(ecg.sampling_frequency);
-    signal::paper_denoise_interleaved(*s.filters, s.interleaved.data(), n, 12, s.filter_scratch);
+    signal::paper_denoise_interleaved(*s.filters, interleaved.data(), n, 12, s.filter_scratch);
   }
   s.resampled.resize(12 * m);
   if (!resample) {
-    s.resampled = s.interleaved;
+    s.resampled = interleaved;
   } else if (!poly) {
-    signal::resample_cubic_interleaved(s.interleaved.data(), 12, n, s.resampled.data(), m, s.cubic);
+    signal::resample_cubic_interleaved(interleaved.data(), 12, n, s.resampled.data(), m, s.cubic);
   } else {
     std::vector<double> lead(n);
     for (std::size_t l = 0; l < 12; ++l) {
-      for (std::size_t t = 0; t < n; ++t) lead[t] = s.interleaved[t * 12 + l];
+      for (std::size_t t = 0; t < n; ++t) lead[t] = interleaved[t * 12 + l];
       const auto dst = poly->apply(lead);
       for (std::size_t t = 0; t < m; ++t) s.resampled[t * 12 + l] = dst[t];
     }
@@ -126,6 +122,17 @@ inline ProcessedRecord process_ecg(io::Ecg12& ecg, const SignalOptions& opt, Sig
   for (std::size_t j = 0; j < out.n_segments; ++j)
     signal::copy_segment<double, float>(s.resampled, 12, opt.segment_len, j, std::span<float>(out.segments.get() + j * seg_size, seg_size));
   return out;
+}
+
+/// The same on a lead-major Ecg12 (transposed into `s.frames` first).
+inline ProcessedRecord process_ecg(const io::Ecg12& ecg, const SignalOptions& opt, SignalScratch& s) {
+  s.frames.sampling_frequency = ecg.sampling_frequency;
+  s.frames.n_samples = ecg.n_samples;
+  s.frames.source = ecg.source;
+  s.frames.data.resize(ecg.data.size());
+  for (std::size_t l = 0; l < 12; ++l)
+    for (std::size_t t = 0; t < ecg.n_samples; ++t) s.frames.data[t * 12 + l] = ecg.data[l * ecg.n_samples + t];
+  return process_frames(s.frames, opt, s);
 }
 
 struct PreprocessOptions {
@@ -240,12 +247,12 @@ inline PreprocessSummary run_preprocess(const PreprocessOptions& opt) {
     parallel_for(end - begin, jobs, [&](std::size_t i, unsigned w) {
       const auto& r = records[begin + i];
       try {
-        io::Ecg12& ecg = scratch[w].ecg;
-        loader.load_into(r, ecg, scratch[w].record);
+        io::EcgFrames& ecg = scratch[w].frames;
+        loader.load_frames_into(r, ecg, scratch[w].record);
         if (opt.require_native_rate && ecg.sampling_frequency != native)
           throw Error({r.source, {}, {}, {}}, "sampling rate " + std::to_string(ecg.sampling_frequency) + " Hz, expected " +
                                                   std::to_string(native) + " Hz for " + to_string(opt.dataset));
-        results[i] = process_ecg(ecg, opt.signal, scratch[w]);
+        results[i] = process_frames(ecg, opt.signal, scratch[w]);
         if (results[i].n_segments == 0)
           throw Error({r.source, {}, {}, {}}, "record shorter than one segment (" + std::to_string(ecg.n_samples) + " samples)");
       } catch (const std::exception& e) {

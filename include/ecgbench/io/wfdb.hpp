@@ -317,53 +317,87 @@ struct Ecg12 {
   [[nodiscard]] std::span<const double> lead(int i) const { return {data.data() + static_cast<std::size_t>(i) * n_samples, n_samples}; }
 };
 
-/// Reads a record that holds the 12 standard leads (in any order, any case, possibly with extra
-/// signals such as PTB's Frank leads) and returns them in canonical order. Units must be mV
-/// (case-insensitive) or µV/uV (scaled to mV).
-inline void read_ecg12_into(const std::filesystem::path& record, Ecg12& ecg, WfdbRecord& rec, const WfdbReadOptions& opt = {}) {
-  read_wfdb_into(record, rec, opt);
+/// A 12-lead ECG stored frame-major ([t][lead], canonical lead order, mV): the layout of WFDB and
+/// CODE-15 files and of the preprocessing kernels, so loading into it costs no transpose.
+struct EcgFrames {
+  double sampling_frequency = 0;
+  std::size_t n_samples = 0;
+  std::vector<double> data;  ///< data[t * 12 + lead]
+  std::string source;
+};
+
+namespace detail {
+// Canonical slot -> signal index, and per-slot (d - baseline) / gain * unit constants.
+struct CanonicalMap {
   std::array<int, 12> src;
-  src.fill(-1);
+  std::array<double, 12> baseline, gain, unit;
+};
+
+inline CanonicalMap canonical_map(const WfdbRecord& rec) {
+  CanonicalMap m;
+  m.src.fill(-1);
   for (int s = 0; s < rec.n_signals(); ++s) {
     const auto idx = canonical_lead_index(rec.header.signals[s].description);
-    if (idx && src[*idx] < 0) src[*idx] = s;
+    if (idx && m.src[*idx] < 0) m.src[*idx] = s;
   }
-  for (int i = 0; i < 12; ++i)
-    if (src[i] < 0) throw Error({rec.header.path, {}, {}, {}}, "record has no lead " + std::string(canonical_leads[i]));
-  ecg.sampling_frequency = rec.header.sampling_frequency;
-  ecg.n_samples = static_cast<std::size_t>(rec.n_samples);
-  ecg.source = wfdb_record_base(record).string();
-  ecg.data.resize(12 * ecg.n_samples);
-  // (d - baseline) / gain exactly as physical_at, WFDB's aduphys and wfdb-python compute it (a
-  // multiplication by 1/gain would differ in the last bit, and the paper filter chain amplifies
-  // last-bit differences). Frame-major so the reads are contiguous; invalid markers are patched to
-  // NaN afterwards, only when there are any.
-  std::array<double, 12> baseline{}, gain{}, unit{};
   for (int i = 0; i < 12; ++i) {
-    const auto& sig = rec.header.signals[src[i]];
-    const std::string units = detail::lower(sig.units);
-    unit[i] = 1.0;
-    if (units == "uv" || units == "\xc2\xb5v") unit[i] = 1e-3;
+    if (m.src[i] < 0) throw Error({rec.header.path, {}, {}, {}}, "record has no lead " + std::string(canonical_leads[i]));
+    const auto& sig = rec.header.signals[m.src[i]];
+    const std::string units = lower(sig.units);
+    m.unit[i] = 1.0;
+    if (units == "uv" || units == "\xc2\xb5v") m.unit[i] = 1e-3;
     else if (units != "mv") throw Error({rec.header.path, sig.line, {}, "units"}, "lead " + sig.description + " is in '" + sig.units + "', expected mV");
-    baseline[i] = sig.baseline;
-    gain[i] = sig.gain;
+    m.baseline[i] = sig.baseline;
+    m.gain[i] = sig.gain;
   }
-  const std::size_t nsig = static_cast<std::size_t>(rec.n_signals()), n = ecg.n_samples;
+  return m;
+}
+
+// (d - baseline) / gain exactly as physical_at, WFDB's aduphys and wfdb-python compute it (a
+// multiplication by 1/gain would differ in the last bit, and the paper filter chain amplifies
+// last-bit differences). `lead_stride` / `time_stride` select the output layout. Invalid markers are
+// patched to NaN afterwards, only when there are any.
+inline void physical_canonical(const WfdbRecord& rec, const CanonicalMap& m, double* out, std::size_t lead_stride, std::size_t time_stride) {
+  const std::size_t nsig = static_cast<std::size_t>(rec.n_signals()), n = static_cast<std::size_t>(rec.n_samples);
   const std::int32_t* d = rec.digital.data();
-  double* out = ecg.data.data();
   std::uint32_t invalid = 0;
   for (std::size_t t = 0; t < n; ++t) {
     const std::int32_t* row = d + t * nsig;
     for (std::size_t i = 0; i < 12; ++i) {
-      const std::int32_t v = row[src[i]];
+      const std::int32_t v = row[m.src[i]];
       invalid |= static_cast<std::uint32_t>(v == wfdb_invalid_sample);
-      out[i * n + t] = (static_cast<double>(v) - baseline[i]) / gain[i] * unit[i];
+      out[i * lead_stride + t * time_stride] = (static_cast<double>(v) - m.baseline[i]) / m.gain[i] * m.unit[i];
     }
   }
   if (invalid)
     for (std::size_t t = 0; t < n; ++t)
       for (std::size_t i = 0; i < 12; ++i)
-        if (d[t * nsig + src[i]] == wfdb_invalid_sample) out[i * n + t] = std::numeric_limits<double>::quiet_NaN();
+        if (d[t * nsig + m.src[i]] == wfdb_invalid_sample) out[i * lead_stride + t * time_stride] = std::numeric_limits<double>::quiet_NaN();
+}
+}  // namespace detail
+
+/// Reads a record with the 12 standard leads (any order, any case, possibly with extra signals such
+/// as PTB's Frank leads) into canonical lead-major `ecg`, reusing its and `rec`'s buffers. Units must
+/// be mV (any case) or µV/uV (scaled to mV).
+inline void read_ecg12_into(const std::filesystem::path& record, Ecg12& ecg, WfdbRecord& rec, const WfdbReadOptions& opt = {}) {
+  read_wfdb_into(record, rec, opt);
+  const auto m = detail::canonical_map(rec);
+  ecg.sampling_frequency = rec.header.sampling_frequency;
+  ecg.n_samples = static_cast<std::size_t>(rec.n_samples);
+  ecg.source = wfdb_record_base(record).string();
+  ecg.data.resize(12 * ecg.n_samples);
+  detail::physical_canonical(rec, m, ecg.data.data(), ecg.n_samples, 1);
+}
+
+/// As read_ecg12_into, frame-major.
+inline void read_ecg12_frames_into(const std::filesystem::path& record, EcgFrames& ecg, WfdbRecord& rec, const WfdbReadOptions& opt = {}) {
+  read_wfdb_into(record, rec, opt);
+  const auto m = detail::canonical_map(rec);
+  ecg.sampling_frequency = rec.header.sampling_frequency;
+  ecg.n_samples = static_cast<std::size_t>(rec.n_samples);
+  ecg.source = wfdb_record_base(record).string();
+  ecg.data.resize(12 * ecg.n_samples);
+  detail::physical_canonical(rec, m, ecg.data.data(), 1, 12);
 }
 
 inline Ecg12 read_ecg12(const std::filesystem::path& record, const WfdbReadOptions& opt = {}) {

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ecgbench/core/error.hpp"
+#include "ecgbench/signal/cpu_features.hpp"
 
 namespace ecgbench::signal {
 
@@ -209,7 +210,7 @@ namespace detail {
 // (scipy's operation order; compiled without FMA contraction so the rounding matches).
 // `z` holds K-1 states per lead, [state][lead]. `reverse` runs from the last row to the first.
 template <std::size_t kLeads>
-[[gnu::optimize("fp-contract=off")]] void lfilter_interleaved(const double* __restrict b, const double* __restrict a, std::size_t K,
+[[gnu::optimize("fp-contract=off"), gnu::always_inline]] inline void lfilter_interleaved(const double* __restrict b, const double* __restrict a, std::size_t K,
                                                               double* __restrict data, std::size_t frames, std::size_t runtime_leads,
                                                               double* __restrict z, bool reverse) {
   const std::size_t L = kLeads > 0 ? kLeads : runtime_leads;
@@ -235,6 +236,17 @@ template <std::size_t kLeads>
   }
 }
 
+// The 12-lead loop for the baseline ISA and for AVX2 (no FMA: the rounding stays scipy's).
+[[gnu::optimize("fp-contract=off")]] inline void lfilter12_baseline(const double* b, const double* a, std::size_t K, double* data,
+                                                                   std::size_t frames, double* z, bool reverse) {
+  lfilter_interleaved<12>(b, a, K, data, frames, 12, z, reverse);
+}
+#if ECGBENCH_HAVE_AVX2_DISPATCH
+ECGBENCH_TARGET_AVX2 [[gnu::optimize("fp-contract=off")]] inline void lfilter12_avx2(const double* b, const double* a, std::size_t K,
+                                                                                   double* data, std::size_t frames, double* z, bool reverse) {
+  lfilter_interleaved<12>(b, a, K, data, frames, 12, z, reverse);
+}
+#endif
 }  // namespace detail
 
 /// scipy.signal.filtfilt(b, a, x) with its defaults, on `leads` interleaved signals of `n`
@@ -267,8 +279,14 @@ template <std::size_t kLeads>
       for (std::size_t i = 0; i < m * leads; ++i) ext[i] *= b[0];
       return;
     }
-    if (leads == 12) detail::lfilter_interleaved<12>(b.data(), a.data(), K, ext, m, leads, z, reverse);
-    else detail::lfilter_interleaved<0>(b.data(), a.data(), K, ext, m, leads, z, reverse);
+    if (leads == 12) {
+#if ECGBENCH_HAVE_AVX2_DISPATCH
+      if (detail::cpu_has_avx2()) return detail::lfilter12_avx2(b.data(), a.data(), K, ext, m, z, reverse);
+#endif
+      detail::lfilter12_baseline(b.data(), a.data(), K, ext, m, z, reverse);
+    } else {
+      detail::lfilter_interleaved<0>(b.data(), a.data(), K, ext, m, leads, z, reverse);
+    }
   };
   run(false);
   run(true);

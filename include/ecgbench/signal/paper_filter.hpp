@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <complex>
+#include <limits>
 #include <numbers>
 #include <vector>
 
@@ -89,6 +90,40 @@ inline double median_abs(const std::vector<double>& band, std::size_t frames, st
   return (lo + hi) / 2.0;
 }
 
+namespace detail {
+// PyWavelets' soft(): v * clip(1 - sigma / |v|, 0, inf) (0/0 gives NaN), then upstream's clean-up:
+// non-finite or |v| <= 1e-10 -> 0. Branch-free so that it vectorises.
+template <std::size_t kLeads>
+[[gnu::always_inline]] inline void soft_threshold_impl(double* __restrict v, std::size_t frames, std::size_t runtime_leads,
+                                                       const double* __restrict sigma) {
+  const std::size_t L = kLeads > 0 ? kLeads : runtime_leads;
+  for (std::size_t t = 0; t < frames; ++t)
+    for (std::size_t l = 0; l < L; ++l) {
+      const double x = v[t * L + l];
+      double f = 1.0 - sigma[l] / std::abs(x);
+      f = f < 0.0 ? 0.0 : f;  // NaN stays NaN, like numpy's clip
+      const double y = x * f;
+      const double m = std::abs(y);
+      v[t * L + l] = (m > 1e-10 && m <= std::numeric_limits<double>::max()) ? y : 0.0;
+    }
+}
+inline void soft_threshold12_baseline(double* v, std::size_t frames, const double* sigma) { soft_threshold_impl<12>(v, frames, 12, sigma); }
+#if ECGBENCH_HAVE_AVX2_DISPATCH
+ECGBENCH_TARGET_AVX2 inline void soft_threshold12_avx2(double* v, std::size_t frames, const double* sigma) {
+  soft_threshold_impl<12>(v, frames, 12, sigma);
+}
+#endif
+}  // namespace detail
+
+/// Soft-thresholds one interleaved band of `L` leads with a per-lead threshold, in place.
+inline void soft_threshold_band(double* v, std::size_t frames, std::size_t L, const double* sigma) {
+  if (L != 12) return detail::soft_threshold_impl<0>(v, frames, L, sigma);
+#if ECGBENCH_HAVE_AVX2_DISPATCH
+  if (detail::cpu_has_avx2()) return detail::soft_threshold12_avx2(v, frames, sigma);
+#endif
+  detail::soft_threshold12_baseline(v, frames, sigma);
+}
+
 /// Wavelet stage on `L` interleaved leads of `n` frames, in place. Returns per-lead sigma in `sigma`.
 inline void wavelet_denoise_interleaved(double* x, std::size_t n, std::size_t L, std::vector<double>* sigma_out, PaperFilterScratch& s) {
   const auto& w = db6();
@@ -96,16 +131,7 @@ inline void wavelet_denoise_interleaved(double* x, std::size_t n, std::size_t L,
   wavedec_interleaved(x, n, L, w, 4, c);
   std::vector<double> sigma(L);
   for (std::size_t l = 0; l < L; ++l) sigma[l] = median_abs(c.bands[1], c.lengths[1], L, l, s.lead) / 0.6745;
-  for (std::size_t b = 1; b < c.bands.size(); ++b)
-    for (std::size_t t = 0; t < c.lengths[b]; ++t)
-      for (std::size_t l = 0; l < L; ++l) {
-        double& v = c.bands[b][t * L + l];
-        // PyWavelets' soft(): v * clip(1 - sigma / |v|, 0, inf); 0/0 gives NaN, cleared below.
-        double f = 1.0 - sigma[l] / std::abs(v);
-        if (f < 0) f = 0;
-        v = v * f;
-        if (!std::isfinite(v) || std::abs(v) <= 1e-10) v = 0.0;
-      }
+  for (std::size_t b = 1; b < c.bands.size(); ++b) soft_threshold_band(c.bands[b].data(), c.lengths[b], L, sigma.data());
   const std::size_t len = waverec_interleaved(c, L, w, s.rec, s.rec_tmp);
   const auto& y = s.rec;
   if (len == n) {

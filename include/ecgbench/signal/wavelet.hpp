@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "ecgbench/core/error.hpp"
+#include "ecgbench/signal/cpu_features.hpp"
 
 namespace ecgbench::signal {
 
@@ -52,7 +53,7 @@ inline std::size_t symmetric_index(std::ptrdiff_t i, std::ptrdiff_t n) {
 namespace detail {
 // kLeads > 0 fixes the lead count at compile time: accumulators then live in registers.
 template <std::size_t kLeads>
-void dwt_impl(const double* __restrict x, std::size_t n, std::size_t runtime_leads, const WaveletFilters& w, double* __restrict out_a,
+[[gnu::always_inline]] inline void dwt_impl(const double* __restrict x, std::size_t n, std::size_t runtime_leads, const WaveletFilters& w, double* __restrict out_a,
               double* __restrict out_d) {
   const std::size_t L = kLeads > 0 ? kLeads : runtime_leads;
   const std::size_t F = w.dec_lo.size();
@@ -93,7 +94,7 @@ void dwt_impl(const double* __restrict x, std::size_t n, std::size_t runtime_lea
 }
 
 template <std::size_t kLeads>
-void idwt_impl(const double* __restrict a, const double* __restrict d, std::size_t m, std::size_t runtime_leads, const WaveletFilters& w,
+[[gnu::always_inline]] inline void idwt_impl(const double* __restrict a, const double* __restrict d, std::size_t m, std::size_t runtime_leads, const WaveletFilters& w,
                double* __restrict out) {
   const std::size_t L = kLeads > 0 ? kLeads : runtime_leads;
   const std::size_t F = w.rec_lo.size();
@@ -127,14 +128,30 @@ void idwt_impl(const double* __restrict a, const double* __restrict d, std::size
     }
   }
 }
+// 12-lead kernels for the baseline ISA and AVX2 (no FMA, so results do not change).
+inline void dwt12_baseline(const double* x, std::size_t n, const WaveletFilters& w, double* a, double* d) { dwt_impl<12>(x, n, 12, w, a, d); }
+inline void idwt12_baseline(const double* a, const double* d, std::size_t m, const WaveletFilters& w, double* out) {
+  idwt_impl<12>(a, d, m, 12, w, out);
+}
+#if ECGBENCH_HAVE_AVX2_DISPATCH
+ECGBENCH_TARGET_AVX2 inline void dwt12_avx2(const double* x, std::size_t n, const WaveletFilters& w, double* a, double* d) {
+  dwt_impl<12>(x, n, 12, w, a, d);
+}
+ECGBENCH_TARGET_AVX2 inline void idwt12_avx2(const double* a, const double* d, std::size_t m, const WaveletFilters& w, double* out) {
+  idwt_impl<12>(a, d, m, 12, w, out);
+}
+#endif
 }  // namespace detail
 
 /// One level: approximation and detail of `n` interleaved frames of `L` signals.
 /// out_a / out_d hold dwt_length(n, F) frames each. Output o is sum_j h[j] x[2 o + 1 - j].
 inline void dwt_interleaved(const double* x, std::size_t n, std::size_t L, const WaveletFilters& w, double* out_a, double* out_d) {
   if (n < 2) throw Error("dwt: signal too short (" + std::to_string(n) + " samples)");
-  if (L == 12) detail::dwt_impl<12>(x, n, L, w, out_a, out_d);
-  else detail::dwt_impl<0>(x, n, L, w, out_a, out_d);
+  if (L != 12) return detail::dwt_impl<0>(x, n, L, w, out_a, out_d);
+#if ECGBENCH_HAVE_AVX2_DISPATCH
+  if (detail::cpu_has_avx2()) return detail::dwt12_avx2(x, n, w, out_a, out_d);
+#endif
+  detail::dwt12_baseline(x, n, w, out_a, out_d);
 }
 
 /// Length PyWavelets' idwt returns for m coefficients per band: 2 m - F + 2.
@@ -143,8 +160,11 @@ inline std::size_t idwt_length(std::size_t m, std::size_t filter_len) { return 2
 /// Inverse of one level: out[t] = sum_c a[c] rec_lo[t+F-2-2c] + d[c] rec_hi[t+F-2-2c].
 inline void idwt_interleaved(const double* a, const double* d, std::size_t m, std::size_t L, const WaveletFilters& w, double* out) {
   if (2 * m + 2 < w.rec_lo.size() + 1) throw Error("idwt: too few coefficients (" + std::to_string(m) + ")");
-  if (L == 12) detail::idwt_impl<12>(a, d, m, L, w, out);
-  else detail::idwt_impl<0>(a, d, m, L, w, out);
+  if (L != 12) return detail::idwt_impl<0>(a, d, m, L, w, out);
+#if ECGBENCH_HAVE_AVX2_DISPATCH
+  if (detail::cpu_has_avx2()) return detail::idwt12_avx2(a, d, m, w, out);
+#endif
+  detail::idwt12_baseline(a, d, m, w, out);
 }
 
 /// pywt.wavedec(x, w, mode='symmetric', level): coefficient arrays [cA_level, cD_level, ..., cD1],

@@ -1,0 +1,24 @@
+// Run-time CPU feature checks for kernels compiled twice (baseline x86-64 and AVX2): Debian builds
+// for the baseline ISA (SSE2), and the 12-lead kernels are throughput-bound, so wider vectors pay.
+#pragma once
+
+namespace ecgbench::signal::detail {
+
+inline bool cpu_has_avx2() {
+#if defined(__x86_64__) && defined(__GNUC__)
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+#else
+  return false;
+#endif
+}
+
+}  // namespace ecgbench::signal::detail
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define ECGBENCH_HAVE_AVX2_DISPATCH 1
+#define ECGBENCH_TARGET_AVX2 [[gnu::target("avx2")]]
+#else
+#define ECGBENCH_HAVE_AVX2_DISPATCH 0
+#define ECGBENCH_TARGET_AVX2
+#endif
