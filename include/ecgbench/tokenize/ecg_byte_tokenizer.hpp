@@ -79,8 +79,11 @@ class EcgByteTokenizer {
   }
 
   [[nodiscard]] std::vector<TokenId> encode(std::string_view s, EncodeMode mode) const {
-    check_symbols(s);
-    return mode == EncodeMode::bpe ? encode_bpe(s) : encode_longest_match(s);
+    if (mode == EncodeMode::bpe) {
+      check_symbols(s);
+      return encode_bpe(s);
+    }
+    return encode_longest_match(s);  // validates while mapping symbols
   }
 
   [[nodiscard]] std::string decode(const std::vector<TokenId>& ids) const {
@@ -253,8 +256,15 @@ class EcgByteTokenizer {
   [[nodiscard]] std::vector<TokenId> encode_longest_match(std::string_view s) const {
     const std::size_t A = alphabet_.size();
     const std::int32_t* table = table_.data();
-    std::vector<std::uint8_t> sym(s.size());
-    for (std::size_t i = 0; i < s.size(); ++i) sym[i] = static_cast<std::uint8_t>(symbol_of_[static_cast<unsigned char>(s[i])]);
+    thread_local std::vector<std::uint8_t> sym;
+    sym.resize(s.size());
+    int bad = 0;
+    for (std::size_t i = 0; i < s.size(); ++i) {
+      const int v = symbol_of_[static_cast<unsigned char>(s[i])];
+      bad |= v;  // negative iff some symbol is outside the alphabet
+      sym[i] = static_cast<std::uint8_t>(v);
+    }
+    if (bad < 0) check_symbols(s);  // throws, naming the first bad symbol
     std::vector<TokenId> out;
     out.reserve(s.size() / 4 + 1);
     std::size_t i = 0;
