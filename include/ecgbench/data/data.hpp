@@ -2,6 +2,8 @@
 #pragma once
 
 #include "ecgbench/data/base_dataset.hpp"
+#include "ecgbench/data/conversation.hpp"
+#include "ecgbench/data/mapping.hpp"
 #include "ecgbench/data/preprocess.hpp"
 #include "ecgbench/data/sampling.hpp"
 #include "ecgbench/data/segment_index.hpp"
