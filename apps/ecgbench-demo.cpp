@@ -1,14 +1,13 @@
-// ecgbench-demo: the main job on built-in defaults, runnable on a fresh machine with no data.
-// Today: synthesise a small set of 12-lead ECGs (Gaussian P/QRS/T waves per beat), store them as
-// PTB-XL-style WFDB records, read them back through the real WFDB reader, measure heart rate and
-// print a summary. If the shared PTB-XL fixtures are present they are read as well.
-// It grows with the toolkit (preprocessing, ECG-Byte, training, evaluation).
+// ecgbench-demo: the main job on built-in defaults, runnable on a fresh machine with no data:
+//   1. synthesise a PTB-XL-shaped 12-lead data set with ECG-QA-style questions (ECGSYN-based),
+//   2. preprocess it exactly like a real base data set (paper filter chain, 250 Hz, 5-s segments),
+//   3. map the questions onto the segments,
+//   4. train an ECG-Byte tokenizer on the segments and encode them,
+// then print a summary. It grows with the toolkit (training and evaluation join when they land).
 #include <CLI/CLI.hpp>
 
 #include <chrono>
-#include <cmath>
 #include <cstdio>
-#include <numbers>
 
 #include "ecgbench/ecgbench.hpp"
 
@@ -16,116 +15,107 @@ using namespace ecgbench;
 namespace fs = std::filesystem;
 
 namespace {
-
-// Per-lead amplitude (mV) of the P, Q, R, S, T waves in the canonical lead order: a rough
-// textbook projection of the cardiac vector, enough for a plausible 12-lead picture.
-constexpr double wave_amp[12][5] = {
-    {0.10, -0.05, 0.70, -0.10, 0.20}, {0.15, -0.05, 1.10, -0.20, 0.30}, {0.05, -0.02, 0.40, -0.10, 0.10},
-    {-0.12, 0.05, -0.80, 0.15, -0.25}, {0.03, -0.03, 0.30, -0.05, 0.05}, {0.10, -0.03, 0.75, -0.15, 0.20},
-    {0.08, 0.00, 0.30, -0.90, -0.10}, {0.10, 0.00, 0.60, -1.20, 0.40}, {0.10, -0.05, 0.90, -0.80, 0.45},
-    {0.10, -0.08, 1.30, -0.40, 0.40}, {0.10, -0.08, 1.20, -0.20, 0.35}, {0.10, -0.06, 0.90, -0.10, 0.25}};
-constexpr double wave_time[5] = {-0.20, -0.03, 0.0, 0.03, 0.25};     // seconds relative to R
-constexpr double wave_width[5] = {0.025, 0.010, 0.012, 0.010, 0.050};
-
-std::vector<double> synthesize(double fs, double seconds, double hr, Rng& rng) {
-  const std::size_t n = static_cast<std::size_t>(fs * seconds);
-  std::vector<double> x(n * 12, 0.0);  // time-major, as WFDB stores it
-  double r = 0.3 + 0.2 * uniform01(rng);
-  while (r < seconds + 0.5) {
-    for (std::size_t t = 0; t < n; ++t) {
-      const double tt = t / fs - r;
-      if (std::abs(tt) > 0.6) continue;
-      for (int w = 0; w < 5; ++w) {
-        const double g = std::exp(-0.5 * std::pow((tt - wave_time[w]) / wave_width[w], 2));
-        for (int l = 0; l < 12; ++l) x[t * 12 + l] += wave_amp[l][w] * g;
-      }
-    }
-    r += 60.0 / hr * (1.0 + 0.02 * normal(rng));
-  }
-  for (std::size_t t = 0; t < n; ++t) {
-    const double wander = 0.05 * std::sin(2 * std::numbers::pi * 0.3 * t / fs);
-    for (int l = 0; l < 12; ++l) x[t * 12 + l] += wander + 0.01 * normal(rng);
-  }
-  return x;
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 }
-
-// Heart rate from R peaks of lead II: local maxima above 60% of the lead's maximum, 250 ms apart.
-double measure_heart_rate(const io::Ecg12& ecg) {
-  const auto lead = ecg.lead(1);
-  double top = 0;
-  for (double v : lead) top = std::max(top, v);
-  std::vector<double> peaks;
-  const auto refractory = static_cast<std::size_t>(0.25 * ecg.sampling_frequency);
-  for (std::size_t t = 1; t + 1 < lead.size(); ++t)
-    if (lead[t] > 0.6 * top && lead[t] >= lead[t - 1] && lead[t] > lead[t + 1] &&
-        (peaks.empty() || t - static_cast<std::size_t>(peaks.back()) > refractory))
-      peaks.push_back(static_cast<double>(t));
-  if (peaks.size() < 2) return 0;
-  return 60.0 * ecg.sampling_frequency * (peaks.size() - 1) / (peaks.back() - peaks.front());
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"ecgbench demo: synthesise, store, read back and summarise 12-lead ECGs"};
+  CLI::App app{"ecgbench demo: synthesise -> preprocess -> map QA -> ECG-Byte, on built-in defaults"};
   std::string out = "demo-output";
-  int n = 24;
+  std::size_t n = 300, merges = 1000;
   std::uint64_t seed = 0;
+  unsigned jobs = 0;
   bool quiet = false;
   app.add_option("--out", out, "output folder")->capture_default_str();
-  app.add_option("--n", n, "number of synthetic records")->capture_default_str()->check(CLI::Range(1, 100000));
+  app.add_option("--n", n, "synthetic records")->capture_default_str()->check(CLI::Range(1, 1000000));
+  app.add_option("--merges", merges, "ECG-Byte merges")->capture_default_str();
   app.add_option("--seed", seed, "random seed")->capture_default_str();
+  app.add_option("--jobs", jobs, "threads (0 = all cores)")->capture_default_str();
   app.add_flag("--quiet", quiet, "no progress output");
   CLI11_PARSE(app, argc, argv);
   try {
-    const fs::path dir = fs::path(out) / "records500";
-    std::vector<io::WfdbWriteSignal> sigs;
-    for (auto l : io::canonical_leads) sigs.push_back({std::string(l), 1000.0, 0, "mV"});
-    std::vector<double> requested(n);
-    {
-      Progress p("synthesise", static_cast<std::size_t>(n), "records", quiet ? ProgressStyle::quiet : ProgressStyle::automatic);
-      parallel_for(static_cast<std::size_t>(n), 0, [&](std::size_t i) {
-        auto rng = make_rng(seed, i);
-        requested[i] = 50 + 70 * uniform01(rng);
-        const auto x = synthesize(500, 10, requested[i], rng);
-        char name[32];
-        std::snprintf(name, sizeof name, "%05zu_hr", i);
-        io::write_wfdb_format16(dir, name, 500, sigs, x, {"HR: " + std::to_string(requested[i])});
-        p.tick();
-      });
-    }
-    const auto t0 = std::chrono::steady_clock::now();
-    double worst_err = 0;
-    std::size_t samples = 0;
-    std::printf("\n%-10s %12s %12s\n", "record", "HR asked", "HR measured");
-    for (int i = 0; i < n; ++i) {
-      char name[32];
-      std::snprintf(name, sizeof name, "%05d_hr", i);
-      const auto ecg = io::read_ecg12(dir / name);
-      samples += ecg.data.size();
-      const double hr = measure_heart_rate(ecg);
-      worst_err = std::max(worst_err, std::abs(hr - requested[i]));
-      if (i < 8) std::printf("%-10s %12.1f %12.1f\n", name, requested[i], hr);
-    }
-    const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::printf("...\nread %d records (%zu samples) in %.3f s: %.0f records/s; worst heart-rate error %.1f bpm\n", n,
-                samples, secs, n / secs, worst_err);
+    const auto style = quiet ? ProgressStyle::quiet : ProgressStyle::automatic;
+    const fs::path root(out);
+    const auto t_all = std::chrono::steady_clock::now();
 
-    // Real data, when the fixtures are beside the checkout.
-    const char* env = std::getenv("ECGBENCH_TEST_DATA");
-    const fs::path ptb = fs::path(env && *env ? env : "../shared/data") / "ptbxl";
-    if (fs::exists(ptb / "ptbxl_database_excerpt.csv")) {
-      const auto rows = io::read_ptbxl_database(ptb / "ptbxl_database_excerpt.csv");
-      std::printf("\nPTB-XL fixtures (%s):\n", ptb.c_str());
-      for (const auto& r : rows) {
-        if (!fs::exists(ptb / (r.filename_hr + ".hea"))) continue;
-        const auto ecg = io::read_ecg12(ptb / r.filename_hr);
-        std::printf("  ecg %lld patient %lld: %zu samples @ %g Hz, HR %.0f, report: %.60s\n", static_cast<long long>(r.ecg_id),
-                    static_cast<long long>(r.patient_id), ecg.n_samples, ecg.sampling_frequency, measure_heart_rate(ecg),
-                    r.report.c_str());
-      }
+    std::printf("[1/4] synthesising %zu 12-lead ECGs (ECGSYN model) -> %s\n", n, (root / "synthetic").c_str());
+    std::fflush(stdout);
+    auto t0 = std::chrono::steady_clock::now();
+    synth::DatasetOptions so;
+    so.records = n;
+    so.seed = seed;
+    so.jobs = jobs;
+    so.progress = style;
+    const auto syn = synth::write_dataset(root / "synthetic", so);
+    const double t_synth = seconds_since(t0);
+
+    std::printf("[2/4] preprocessing (paper filter chain, 250 Hz, 1250-sample segments)\n");
+    std::fflush(stdout);
+    fs::remove_all(root / "preprocessed");  // a fresh run each time (the synthetic set was rewritten)
+    data::PreprocessOptions po;
+    po.data_dir = root / "synthetic";
+    po.out_dir = root / "preprocessed";
+    po.jobs = jobs;
+    po.progress = style;
+    log::set_level(log::Level::error);
+    const auto pp = data::run_preprocess(po);
+
+    std::printf("[3/4] mapping the ECG-QA-style questions onto the segments\n");
+    std::fflush(stdout);
+    t0 = std::chrono::steady_clock::now();
+    const auto index = data::read_segment_index(po.out_dir / "index.jsonl");
+    std::vector<data::SourceItem> items;
+    for (const char* split : {"train", "test"}) {
+      const auto f = root / "synthetic/ecgqa/ptbxl/template" / split / "synthetic.json";
+      auto part = data::read_mapping_source("ecg-qa_ptbxl", read_json(f), f.string());
+      items.insert(items.end(), part.begin(), part.end());
     }
-    std::printf("\nrecords written to %s\n", dir.c_str());
+    const auto mapped = data::map_items("ecg-qa_ptbxl", items, index);
+    std::vector<Json> rows;
+    for (const auto& c : mapped.conversations) rows.push_back(to_json(c));
+    write_jsonl(root / "mapped/ecg-qa_synthetic_mapped_1250.jsonl", rows);
+    const double t_map = seconds_since(t0);
+
+    std::printf("[4/4] training an ECG-Byte tokenizer (%zu merges) and encoding every segment\n", merges);
+    std::fflush(stdout);
+    t0 = std::chrono::steady_clock::now();
+    data::SegmentStore store(po.out_dir);
+    std::vector<std::string> symbols(index.size());
+    for (std::size_t i = 0; i < index.size(); ++i) symbols[i] = tokenize::symbolize(store.segment(index[i])).symbols;
+    const auto merge_list = tokenize::train_bpe(std::vector<std::string_view>(symbols.begin(), symbols.end()), {.merges = merges, .progress = style});
+    const tokenize::EcgByteTokenizer tok(std::string(tokenize::ecg_alphabet), merge_list);
+    tok.save(root / "ecg_byte_tokenizer.json");
+    const double t_train = seconds_since(t0);
+    t0 = std::chrono::steady_clock::now();
+    std::vector<std::size_t> lengths(symbols.size());
+    parallel_for(symbols.size(), jobs, [&](std::size_t i) {
+      const auto ids = tok.encode(symbols[i], tokenize::EncodeMode::longest_match);
+      if (tok.decode(ids) != symbols[i]) throw Error("round trip failed for " + index[i].id);
+      lengths[i] = ids.size();
+    });
+    const double t_encode = seconds_since(t0);
+    std::size_t total_symbols = 0, total_tokens = 0;
+    for (std::size_t i = 0; i < symbols.size(); ++i) total_symbols += symbols[i].size(), total_tokens += lengths[i];
+    std::sort(lengths.begin(), lengths.end());
+
+    std::printf("\n== ecgbench demo summary ==\n");
+    std::printf("%-34s %zu records, %zu patients, %zu questions (%.2f s, %.0f records/s)\n", "synthetic data set", syn.records, syn.patients,
+                syn.questions, t_synth, syn.records / t_synth);
+    for (const auto& [name, count] : syn.per_rhythm) std::printf("    %-30s %zu\n", name.c_str(), count);
+    std::printf("%-34s %zu records -> %zu segments, %zu skipped (%.2f s, %.0f records/s)\n", "preprocessing (paper filters)", pp.processed,
+                pp.segments, pp.skipped, pp.seconds, pp.records / pp.seconds);
+    std::printf("%-34s %zu of %zu questions matched -> %zu conversations (%.2f s)\n", "QA mapping", mapped.matched, mapped.items,
+                rows.size(), t_map);
+    std::printf("%-34s %zu merges, vocabulary %zu (%.2f s)\n", "ECG-Byte training", tok.merges().size(), tok.vocab_size(), t_train);
+    std::printf("%-34s %.2fx compression; tokens per segment: median %zu, max %zu (%.2f s, %.1f M symbols/s)\n",
+                "ECG-Byte encoding", total_tokens ? double(total_symbols) / total_tokens : 0.0, lengths[lengths.size() / 2], lengths.back(),
+                t_encode, total_symbols / t_encode / 1e6);
+    if (!mapped.conversations.empty()) {
+      const auto& c = mapped.conversations.front();
+      std::printf("%-34s [%s] user: %s | assistant: %s\n", "example conversation", c.ecg[0].c_str(), c.turns[0].text.c_str(), c.turns[1].text.c_str());
+    }
+    std::printf("%-34s %.1f s; outputs in %s\n", "total", seconds_since(t_all), root.c_str());
   } catch (const std::exception& e) {
     std::fprintf(stderr, "ecgbench-demo: %s\n", e.what());
     return 1;

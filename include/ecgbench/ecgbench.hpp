@@ -6,4 +6,5 @@
 #include "ecgbench/data/data.hpp"
 #include "ecgbench/io/io.hpp"
 #include "ecgbench/signal/signal.hpp"
+#include "ecgbench/synth/synth.hpp"
 #include "ecgbench/tokenize/tokenize.hpp"
