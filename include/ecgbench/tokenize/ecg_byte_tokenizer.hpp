@@ -238,14 +238,18 @@ class EcgByteTokenizer {
         next2[k * A + c] = nx < 0 ? -1 : new_of[static_cast<std::size_t>(nx)];
       }
     }
-    // Final layout: one row of A + 1 ints per state, [next row offset per symbol..., token id], so
-    // a step of the match is one load plus one add (no multiply on the dependency chain).
+    // Final layout: one row of A + 1 ints per state, [transition per symbol..., token id]. A
+    // transition holds the next row's offset, with bit 30 set when that state is a token, so a step
+    // of the match is one load and one add; the id is read once per emitted token.
     const std::size_t W = A + 1;
+    if (S * W >= (std::size_t{1} << 30)) throw Error("tokenizer automaton too large");
     table_.assign(S * W, -1);
     for (std::size_t k = 0; k < S; ++k) {
       for (std::size_t c = 0; c < A; ++c) {
         const auto nx = next2[k * A + c];
-        table_[k * W + c] = nx < 0 ? -1 : static_cast<std::int32_t>(static_cast<std::size_t>(nx) * W);
+        if (nx < 0) continue;
+        const auto offset = static_cast<std::int32_t>(static_cast<std::size_t>(nx) * W);
+        table_[k * W + c] = offset | (id2[static_cast<std::size_t>(nx)] >= 0 ? token_flag : 0);
       }
       table_[k * W + A] = id2[k];
     }
@@ -269,20 +273,19 @@ class EcgByteTokenizer {
     out.reserve(s.size() / 4 + 1);
     std::size_t i = 0;
     while (i < s.size()) {
-      std::int32_t row = 0, best = -1;
+      std::int32_t row = 0, best_row = 0;
       std::size_t best_len = 0, k = i;
       while (k < s.size()) {
         const std::int32_t nx = table[static_cast<std::size_t>(row) + sym[k]];
         if (nx < 0) break;
-        row = nx;
+        row = nx & ~token_flag;
         ++k;
         // Branch-free: whether a prefix is a token is unpredictable.
-        const std::int32_t id = table[static_cast<std::size_t>(row) + A];
-        const bool is_token = id >= 0;
-        best = is_token ? id : best;
+        const bool is_token = (nx & token_flag) != 0;
+        best_row = is_token ? row : best_row;
         best_len = is_token ? k - i : best_len;
       }
-      out.push_back(static_cast<TokenId>(best));  // single symbols are always tokens
+      out.push_back(static_cast<TokenId>(table[static_cast<std::size_t>(best_row) + A]));  // single symbols are tokens
       i += best_len;
     }
     return out;
@@ -344,6 +347,7 @@ class EcgByteTokenizer {
   std::vector<TokenId> rank_of_;
   std::vector<std::int32_t> next_, id_;  // construction only
   std::vector<std::int32_t> table_;      // [state][symbol..., id], see build_trie
+  static constexpr std::int32_t token_flag = 1 << 30;
 };
 
 }  // namespace ecgbench::tokenize
