@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <set>
 
+#include "ecgbench/core/strings.hpp"
 #include "ecgbench/core/version.hpp"
 #include "ecgbench/data/mapping.hpp"
 
@@ -56,18 +57,10 @@ int main(int argc, char** argv) {
   mix->add_option("--out", out_file, "output JSONL")->required();
   CLI11_PARSE(app, argc, argv);
   try {
-    auto split_csv = [](const std::string& s) {
+    auto split_csv = [](const std::string& s) {  // "a,b," -> a, b (empty pieces dropped)
       std::vector<std::string> v;
-      std::string cur;
-      for (char c : s) {
-        if (c == ',') {
-          v.push_back(cur);
-          cur.clear();
-        } else {
-          cur += c;
-        }
-      }
-      if (!cur.empty()) v.push_back(cur);
+      for (auto& piece : split(s, ','))
+        if (!piece.empty()) v.push_back(std::move(piece));
       return v;
     };
     if (*mix) {

@@ -191,3 +191,9 @@ TEST_CASE("JSON and JSONL helpers report file and line", "[core][json]") {
   CHECK_THROWS_WITH(json_get<int>(Json{{"a", "x"}}, "a", "f.json", "entry 4"), Catch::Contains("wrong type") && Catch::Contains("entry 4"));
   CHECK_THROWS_WITH(json_get<int>(Json::object(), "b", "f.json", "entry 5"), Catch::Contains("missing key 'b'"));
 }
+
+TEST_CASE("split keeps empty pieces like Python's str.split(sep)", "[core][strings]") {
+  CHECK(split("a/b", '/') == std::vector<std::string>{"a", "b"});
+  CHECK(split("a//b/", '/') == std::vector<std::string>{"a", "", "b", ""});
+  CHECK(split("", ',') == std::vector<std::string>{""});
+}

@@ -10,4 +10,5 @@
 #include "ecgbench/core/parallel.hpp"
 #include "ecgbench/core/progress.hpp"
 #include "ecgbench/core/random.hpp"
+#include "ecgbench/core/strings.hpp"
 #include "ecgbench/core/version.hpp"

@@ -16,6 +16,7 @@
 #include "ecgbench/core/error.hpp"
 #include "ecgbench/core/json.hpp"
 #include "ecgbench/core/random.hpp"
+#include "ecgbench/core/strings.hpp"
 #include "ecgbench/data/conversation.hpp"
 #include "ecgbench/data/segment_index.hpp"
 
@@ -30,20 +31,7 @@ inline const std::vector<std::string>& mapping_dataset_names() {
 
 namespace detail {
 
-inline std::vector<std::string> split_path(const std::string& p) {
-  std::vector<std::string> parts;
-  std::string cur;
-  for (char c : p) {
-    if (c == '/') {
-      parts.push_back(cur);
-      cur.clear();
-    } else {
-      cur += c;
-    }
-  }
-  parts.push_back(cur);
-  return parts;
-}
+inline std::vector<std::string> split_path(const std::string& p) { return split(p, '/'); }
 
 inline std::string join(const std::vector<std::string>& v, std::size_t from, std::size_t to, char sep = '_') {
   std::string s;

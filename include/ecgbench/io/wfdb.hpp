@@ -376,28 +376,31 @@ inline void physical_canonical(const WfdbRecord& rec, const CanonicalMap& m, dou
 }
 }  // namespace detail
 
+namespace detail {
+// Shared by the lead-major and frame-major readers; `frame_major` picks the output layout.
+template <class Ecg>
+void read_canonical_into(const std::filesystem::path& record, Ecg& ecg, WfdbRecord& rec, const WfdbReadOptions& opt, bool frame_major) {
+  read_wfdb_into(record, rec, opt);
+  const auto m = canonical_map(rec);
+  ecg.sampling_frequency = rec.header.sampling_frequency;
+  ecg.n_samples = static_cast<std::size_t>(rec.n_samples);
+  ecg.source = wfdb_record_base(record).string();
+  ecg.data.resize(12 * ecg.n_samples);
+  if (frame_major) physical_canonical(rec, m, ecg.data.data(), 1, 12);
+  else physical_canonical(rec, m, ecg.data.data(), ecg.n_samples, 1);
+}
+}  // namespace detail
+
 /// Reads a record with the 12 standard leads (any order, any case, possibly with extra signals such
 /// as PTB's Frank leads) into canonical lead-major `ecg`, reusing its and `rec`'s buffers. Units must
 /// be mV (any case) or µV/uV (scaled to mV).
 inline void read_ecg12_into(const std::filesystem::path& record, Ecg12& ecg, WfdbRecord& rec, const WfdbReadOptions& opt = {}) {
-  read_wfdb_into(record, rec, opt);
-  const auto m = detail::canonical_map(rec);
-  ecg.sampling_frequency = rec.header.sampling_frequency;
-  ecg.n_samples = static_cast<std::size_t>(rec.n_samples);
-  ecg.source = wfdb_record_base(record).string();
-  ecg.data.resize(12 * ecg.n_samples);
-  detail::physical_canonical(rec, m, ecg.data.data(), ecg.n_samples, 1);
+  detail::read_canonical_into(record, ecg, rec, opt, false);
 }
 
 /// As read_ecg12_into, frame-major.
 inline void read_ecg12_frames_into(const std::filesystem::path& record, EcgFrames& ecg, WfdbRecord& rec, const WfdbReadOptions& opt = {}) {
-  read_wfdb_into(record, rec, opt);
-  const auto m = detail::canonical_map(rec);
-  ecg.sampling_frequency = rec.header.sampling_frequency;
-  ecg.n_samples = static_cast<std::size_t>(rec.n_samples);
-  ecg.source = wfdb_record_base(record).string();
-  ecg.data.resize(12 * ecg.n_samples);
-  detail::physical_canonical(rec, m, ecg.data.data(), 1, 12);
+  detail::read_canonical_into(record, ecg, rec, opt, true);
 }
 
 inline Ecg12 read_ecg12(const std::filesystem::path& record, const WfdbReadOptions& opt = {}) {
