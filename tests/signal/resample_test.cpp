@@ -73,7 +73,7 @@ TEST_CASE("firwin Kaiser low-pass equals the closed form", "[signal][polyphase]"
   CHECK(h[1] == Approx(mid / sum).epsilon(1e-14));
   CHECK(h[2] == Approx(side / sum).epsilon(1e-14));
   // Kaiser window value at the ends: I0(0)/I0(beta) = 1/I0(5) = 1/27.239871823604...
-  CHECK(detail::bessel_i0(5.0) == Approx(27.239871823604442).epsilon(1e-13));
+  CHECK(signal::detail::bessel_i0(5.0) == Approx(27.239871823604442).epsilon(1e-13));
 }
 
 TEST_CASE("polyphase resampler: scipy's lengths, DC, passband and stopband", "[signal][polyphase]") {

@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "ecgbench/core/error.hpp"
-#include "ecgbench/signal/cpu_features.hpp"
+#include "ecgbench/core/cpu_features.hpp"
 
 namespace ecgbench::signal {
 
@@ -281,7 +281,7 @@ ECGBENCH_TARGET_AVX2 [[gnu::optimize("fp-contract=off")]] inline void lfilter12_
     }
     if (leads == 12) {
 #if ECGBENCH_HAVE_AVX2_DISPATCH
-      if (detail::cpu_has_avx2()) return detail::lfilter12_avx2(b.data(), a.data(), K, ext, m, z, reverse);
+      if (ecgbench::detail::cpu_has_avx2()) return detail::lfilter12_avx2(b.data(), a.data(), K, ext, m, z, reverse);
 #endif
       detail::lfilter12_baseline(b.data(), a.data(), K, ext, m, z, reverse);
     } else {

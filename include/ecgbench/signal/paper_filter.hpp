@@ -119,7 +119,7 @@ ECGBENCH_TARGET_AVX2 inline void soft_threshold12_avx2(double* v, std::size_t fr
 inline void soft_threshold_band(double* v, std::size_t frames, std::size_t L, const double* sigma) {
   if (L != 12) return detail::soft_threshold_impl<0>(v, frames, L, sigma);
 #if ECGBENCH_HAVE_AVX2_DISPATCH
-  if (detail::cpu_has_avx2()) return detail::soft_threshold12_avx2(v, frames, sigma);
+  if (ecgbench::detail::cpu_has_avx2()) return detail::soft_threshold12_avx2(v, frames, sigma);
 #endif
   detail::soft_threshold12_baseline(v, frames, sigma);
 }

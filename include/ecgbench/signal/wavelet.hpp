@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "ecgbench/core/error.hpp"
-#include "ecgbench/signal/cpu_features.hpp"
+#include "ecgbench/core/cpu_features.hpp"
 
 namespace ecgbench::signal {
 
@@ -149,7 +149,7 @@ inline void dwt_interleaved(const double* x, std::size_t n, std::size_t L, const
   if (n < 2) throw Error("dwt: signal too short (" + std::to_string(n) + " samples)");
   if (L != 12) return detail::dwt_impl<0>(x, n, L, w, out_a, out_d);
 #if ECGBENCH_HAVE_AVX2_DISPATCH
-  if (detail::cpu_has_avx2()) return detail::dwt12_avx2(x, n, w, out_a, out_d);
+  if (ecgbench::detail::cpu_has_avx2()) return detail::dwt12_avx2(x, n, w, out_a, out_d);
 #endif
   detail::dwt12_baseline(x, n, w, out_a, out_d);
 }
@@ -162,7 +162,7 @@ inline void idwt_interleaved(const double* a, const double* d, std::size_t m, st
   if (2 * m + 2 < w.rec_lo.size() + 1) throw Error("idwt: too few coefficients (" + std::to_string(m) + ")");
   if (L != 12) return detail::idwt_impl<0>(a, d, m, L, w, out);
 #if ECGBENCH_HAVE_AVX2_DISPATCH
-  if (detail::cpu_has_avx2()) return detail::idwt12_avx2(a, d, m, w, out);
+  if (ecgbench::detail::cpu_has_avx2()) return detail::idwt12_avx2(a, d, m, w, out);
 #endif
   detail::idwt12_baseline(a, d, m, w, out);
 }

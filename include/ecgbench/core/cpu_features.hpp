@@ -2,7 +2,7 @@
 // for the baseline ISA (SSE2), and the 12-lead kernels are throughput-bound, so wider vectors pay.
 #pragma once
 
-namespace ecgbench::signal::detail {
+namespace ecgbench::detail {
 
 inline bool cpu_has_avx2() {
 #if defined(__x86_64__) && defined(__GNUC__)
@@ -13,7 +13,7 @@ inline bool cpu_has_avx2() {
 #endif
 }
 
-}  // namespace ecgbench::signal::detail
+}  // namespace ecgbench::detail
 
 #if defined(__x86_64__) && defined(__GNUC__)
 #define ECGBENCH_HAVE_AVX2_DISPATCH 1
