@@ -35,7 +35,9 @@ inline void fsync_path(const std::string& p) {
 
 /// Calls `write(stream)` on a temporary file and renames it to `path` when it returns normally.
 /// Any exception from `write` removes the temporary and propagates. Parent directories are created.
-inline void write_file_atomically(const std::filesystem::path& path, const std::function<void(std::ostream&)>& write) {
+/// `durable` = false skips the fsync: for outputs that are validated when read back (a power loss
+/// can then leave a short file, never a wrong one that passes validation).
+inline void write_file_atomically(const std::filesystem::path& path, const std::function<void(std::ostream&)>& write, bool durable = true) {
   namespace fs = std::filesystem;
   if (path.has_parent_path()) {
     std::error_code ec;
@@ -51,7 +53,7 @@ inline void write_file_atomically(const std::filesystem::path& path, const std::
       out.flush();
       if (!out) throw Error({path.string(), {}, {}, {}}, "write failed (disk full?)");
     }
-    detail::fsync_path(tmp);
+    if (durable) detail::fsync_path(tmp);
     std::error_code ec;
     fs::rename(tmp, path, ec);
     if (ec) throw Error({path.string(), {}, {}, {}}, "cannot rename temporary file: " + ec.message());

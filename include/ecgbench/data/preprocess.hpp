@@ -283,13 +283,18 @@ inline PreprocessSummary run_preprocess(const PreprocessOptions& opt) {
     if (rows > 0) {
       const std::vector<std::size_t> shape{rows, 12, opt.signal.segment_len};
       const std::string header = npy::make_header(npy::DType::f32, shape);
-      write_file_atomically(shard_path(opt.out_dir, c), [&](std::ostream& o) {
-        o.write(header.data(), static_cast<std::streamsize>(header.size()));
-        const std::size_t seg_bytes = 12 * opt.signal.segment_len * sizeof(float);
-        for (const auto& res : results)
-          if (res.n_segments > 0)
-            o.write(reinterpret_cast<const char*>(res.segments.get()), static_cast<std::streamsize>(res.n_segments * seg_bytes));
-      });
+      // Not fsynced: a resume re-validates every shard against its index part (size and shape), so a
+      // shard torn by a power loss is detected and redone; the small index part stays durable.
+      write_file_atomically(
+          shard_path(opt.out_dir, c),
+          [&](std::ostream& o) {
+            o.write(header.data(), static_cast<std::streamsize>(header.size()));
+            const std::size_t seg_bytes = 12 * opt.signal.segment_len * sizeof(float);
+            for (const auto& res : results)
+              if (res.n_segments > 0)
+                o.write(reinterpret_cast<const char*>(res.segments.get()), static_cast<std::streamsize>(res.n_segments * seg_bytes));
+          },
+          /*durable=*/false);
     }
     results.clear();
     write_jsonl(detail::part_path(opt.out_dir, "skipped", c), skipped);

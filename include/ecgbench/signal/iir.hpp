@@ -251,8 +251,14 @@ ECGBENCH_TARGET_AVX2 [[gnu::optimize("fp-contract=off")]] inline void lfilter12_
 
 /// scipy.signal.filtfilt(b, a, x) with its defaults, on `leads` interleaved signals of `n`
 /// samples each ([t][lead]), in place. `scratch` is reused between calls.
-[[gnu::optimize("fp-contract=off")]] inline void filtfilt_interleaved(const FilterCoefficients& f, double* x, std::size_t n,
-                                                                     std::size_t leads, std::vector<double>& scratch) {
+/// padlen scipy's filtfilt uses for `f`: 3 max(len(a), len(b)).
+inline std::size_t filtfilt_padlen(const FilterCoefficients& f) { return 3 * std::max(f.a.size(), f.b.size()); }
+
+/// filtfilt in place on `x` ([n][leads]) whose buffer extends at least filtfilt_padlen(f) frames
+/// before `x` and after `x + n * leads`: the odd extension is written into those margins, so
+/// several filters can run back to back without copying the signal.
+[[gnu::optimize("fp-contract=off")]] inline void filtfilt_interleaved_in_margins(const FilterCoefficients& f, double* x, std::size_t n,
+                                                                                std::size_t leads, std::vector<double>& state) {
   const std::size_t K = std::max(f.a.size(), f.b.size());
   if (f.a.empty() || f.a[0] != 1.0) throw Error("filtfilt: a[0] must be 1");
   const std::size_t pad = 3 * K;
@@ -262,15 +268,14 @@ ECGBENCH_TARGET_AVX2 [[gnu::optimize("fp-contract=off")]] inline void lfilter12_
   a.resize(K, 0.0);
   const auto zi = lfilter_zi(f);
   const std::size_t m = n + 2 * pad;
-  scratch.resize(m * leads + 2 * (K - 1) * leads);
-  double* ext = scratch.data();
-  double* z = ext + m * leads;
+  double* ext = x - pad * leads;
+  state.resize(2 * (K - 1) * leads + 1);
+  double* z = state.data();
   // Odd extension: 2 x[0] - x[pad..1], x, 2 x[n-1] - x[n-2..n-1-pad].
   for (std::size_t i = 0; i < pad; ++i)
     for (std::size_t l = 0; l < leads; ++l) ext[i * leads + l] = 2.0 * x[l] - x[(pad - i) * leads + l];
-  std::copy(x, x + n * leads, ext + pad * leads);
   for (std::size_t i = 0; i < pad; ++i)
-    for (std::size_t l = 0; l < leads; ++l) ext[(pad + n + i) * leads + l] = 2.0 * x[(n - 1) * leads + l] - x[(n - 2 - i) * leads + l];
+    for (std::size_t l = 0; l < leads; ++l) x[(n + i) * leads + l] = 2.0 * x[(n - 1) * leads + l] - x[(n - 2 - i) * leads + l];
   auto run = [&](bool reverse) {
     const double* start = ext + (reverse ? (m - 1) * leads : 0);
     for (std::size_t s = 0; s + 1 < K; ++s)
@@ -290,7 +295,17 @@ ECGBENCH_TARGET_AVX2 [[gnu::optimize("fp-contract=off")]] inline void lfilter12_
   };
   run(false);
   run(true);
-  std::copy(ext + pad * leads, ext + (pad + n) * leads, x);
+}
+
+/// scipy.signal.filtfilt(b, a, x) with its defaults, on `leads` interleaved signals of `n`
+/// samples each ([t][lead]), in place. `scratch` is reused between calls.
+inline void filtfilt_interleaved(const FilterCoefficients& f, double* x, std::size_t n, std::size_t leads, std::vector<double>& scratch) {
+  const std::size_t pad = filtfilt_padlen(f);
+  scratch.resize((n + 2 * pad) * leads);
+  std::copy(x, x + n * leads, scratch.data() + pad * leads);
+  std::vector<double> state;
+  filtfilt_interleaved_in_margins(f, scratch.data() + pad * leads, n, leads, state);
+  std::copy(scratch.data() + pad * leads, scratch.data() + (pad + n) * leads, x);
 }
 
 /// filtfilt of one signal; returns the filtered copy.

@@ -74,7 +74,7 @@ inline std::vector<double> fft_resample(std::span<const double> x, std::size_t n
 }
 
 struct PaperFilterScratch {
-  std::vector<double> filtfilt, lead, rec, rec_tmp;
+  std::vector<double> filtfilt, state, lead, rec, rec_tmp;
   WaveletCoefficients coefficients;
 };
 
@@ -151,10 +151,15 @@ inline void wavelet_denoise_interleaved(double* x, std::size_t n, std::size_t L,
 
 /// The whole chain on `L` interleaved leads of `n` frames at the bank's rate, in place.
 inline void paper_denoise_interleaved(const PaperFilterBank& bank, double* x, std::size_t n, std::size_t L, PaperFilterScratch& s) {
-  filtfilt_interleaved(bank.notch50, x, n, L, s.filtfilt);
-  filtfilt_interleaved(bank.notch60, x, n, L, s.filtfilt);
-  filtfilt_interleaved(bank.bandpass, x, n, L, s.filtfilt);
-  filtfilt_interleaved(bank.highpass, x, n, L, s.filtfilt);
+  // One copy into a buffer with margins wide enough for every filter's odd extension; the four
+  // filtfilt passes then run in place, back to back.
+  const std::size_t margin = std::max({filtfilt_padlen(bank.notch50), filtfilt_padlen(bank.notch60), filtfilt_padlen(bank.bandpass),
+                                       filtfilt_padlen(bank.highpass)});
+  s.filtfilt.resize((n + 2 * margin) * L);
+  double* y = s.filtfilt.data() + margin * L;
+  std::copy(x, x + n * L, y);
+  for (const auto* f : {&bank.notch50, &bank.notch60, &bank.bandpass, &bank.highpass}) filtfilt_interleaved_in_margins(*f, y, n, L, s.state);
+  std::copy(y, y + n * L, x);
   wavelet_denoise_interleaved(x, n, L, nullptr, s);
 }
 
