@@ -11,6 +11,7 @@
 #include <span>
 #include <vector>
 
+#include "ecgbench/core/cpu_features.hpp"
 #include "ecgbench/core/error.hpp"
 
 namespace ecgbench::signal {
@@ -181,10 +182,7 @@ inline void resample_cubic_interleaved12_baseline(const double* x, std::size_t n
                                                                           CubicBatchScratch& s) {
   resample_cubic_interleaved_impl<12>(x, 12, n, out, m, s);
 }
-inline bool cpu_has_avx2_fma() {
-  static const bool yes = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-  return yes;
-}
+
 #endif
 }  // namespace detail
 
@@ -192,7 +190,7 @@ inline void resample_cubic_interleaved(const double* x, std::size_t leads, std::
                                        CubicBatchScratch& s) {
   if (leads != 12) return detail::resample_cubic_interleaved_impl<0>(x, leads, n, out, m, s);
 #if defined(__x86_64__) && defined(__GNUC__)
-  if (detail::cpu_has_avx2_fma()) return detail::resample_cubic_interleaved12_avx2(x, n, out, m, s);
+  if (ecgbench::detail::cpu_has_avx2_fma()) return detail::resample_cubic_interleaved12_avx2(x, n, out, m, s);
 #endif
   detail::resample_cubic_interleaved12_baseline(x, n, out, m, s);
 }
