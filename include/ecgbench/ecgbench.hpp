@@ -4,6 +4,7 @@
 
 #include "ecgbench/core/core.hpp"
 #include "ecgbench/data/data.hpp"
+#include "ecgbench/eval/eval.hpp"
 #include "ecgbench/io/io.hpp"
 #include "ecgbench/signal/signal.hpp"
 #include "ecgbench/synth/synth.hpp"

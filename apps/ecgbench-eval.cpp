@@ -1,0 +1,167 @@
+// ecgbench-eval: score generated text against references (upstream ECG-Bench's evaluate_strings) and
+// summarise several seeds (its run_statistical_analysis) as Markdown, CSV or JSON tables.
+// Metrics available today: BLEU, BLEU_sent, ROUGE-1/2/L, ACC. METEOR and BERTScore are not
+// implemented yet and are refused by name rather than silently skipped.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+#include <fstream>
+#include <optional>
+#include <set>
+
+#include "ecgbench/core/json.hpp"
+#include "ecgbench/core/strings.hpp"
+#include "ecgbench/eval/eval.hpp"
+
+using namespace ecgbench;
+using namespace ecgbench::eval;
+
+namespace {
+
+// One text per line ("\n" only, nothing stripped), or a JSONL file with hyp/ref fields.
+std::vector<std::string> read_lines(const std::string& path) {
+  std::string text = read_file(path);
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto nl = text.find('\n', start);
+    out.push_back(text.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
+    if (nl == std::string::npos) break;
+    start = nl + 1;
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    try {
+      (void)python_split(out[i]);
+    } catch (const Error& e) {
+      throw Error({path, i + 1, {}, {}}, e.what());
+    }
+  }
+  return out;
+}
+
+Json score(std::vector<std::string> hyps, std::vector<std::string> refs, const std::set<std::string>& metrics) {
+  // Upstream drops pairs where either side is empty before scoring.
+  std::vector<std::string> h, r;
+  for (std::size_t i = 0; i < hyps.size(); ++i)
+    if (!hyps[i].empty() && !refs[i].empty()) h.push_back(std::move(hyps[i])), r.push_back(std::move(refs[i]));
+  Json out;
+  if (h.empty()) {
+    for (const auto& m : metrics) {
+      if (m == "rouge") out["ROUGE"] = {{"rouge-1", 0.0}, {"rouge-2", 0.0}, {"rouge-l", 0.0}};
+      else if (m == "bleu") out["BLEU"] = 0;
+      else if (m == "bleu_sent") out["BLEU_sent"] = 0;
+      else if (m == "acc") out["ACC"] = 0.0;
+    }
+    out["num_pairs"] = 0;
+    return out;
+  }
+  if (metrics.count("bleu")) out["BLEU"] = corpus_bleu(r, h);
+  if (metrics.count("bleu_sent")) {
+    std::vector<double> v;
+    for (std::size_t i = 0; i < h.size(); ++i) v.push_back(sentence_bleu_adaptive(r[i], h[i]));
+    out["BLEU_sent"] = numpy_mean(v);
+  }
+  if (metrics.count("rouge")) {
+    const auto s = rouge_average(h, r);
+    out["ROUGE"] = {{"rouge-1", s.rouge1.f}, {"rouge-2", s.rouge2.f}, {"rouge-l", s.rougeL.f}};
+  }
+  if (metrics.count("acc")) {
+    std::vector<double> v;
+    for (std::size_t i = 0; i < h.size(); ++i) v.push_back(h[i] == r[i] ? 1.0 : 0.0);
+    out["ACC"] = numpy_mean(v);
+  }
+  out["num_pairs"] = h.size();
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"Text metrics as ECG-Bench reports them, and multi-seed result tables"};
+  app.require_subcommand(1);
+  std::string hyp, ref, metrics = "bleu,bleu_sent,rouge,acc", inputs, format = "markdown", out;
+  bool json = false;
+  auto* sc = app.add_subcommand("score", "score hypotheses against references");
+  sc->add_option("--hyp", hyp, "hypotheses, one per line (or JSONL with hyp/ref fields)")->required();
+  sc->add_option("--ref", ref, "references, one per line (not needed with JSONL)");
+  sc->add_option("--metrics", metrics, "comma list of bleu, bleu_sent, rouge, acc")->capture_default_str();
+  sc->add_flag("--json", json, "print JSON instead of a table");
+  auto* res = app.add_subcommand("results", "mean, std and 95% CI over seeds");
+  res->add_option("--inputs", inputs, "RUN1.json,RUN2.json,... (outputs of score --json)")->required();
+  res->add_option("--format", format, "markdown | csv | json")->capture_default_str();
+  res->add_option("--out", out, "write here instead of stdout");
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (*sc) {
+      std::set<std::string> wanted;
+      for (const auto& m : split(metrics, ',')) {
+        if (m == "meteor" || m == "bertscore") throw Error("metric '" + m + "' is not implemented yet (available: bleu, bleu_sent, rouge, acc)");
+        if (m != "bleu" && m != "bleu_sent" && m != "rouge" && m != "acc") throw Error("unknown metric '" + m + "'");
+        wanted.insert(m);
+      }
+      std::vector<std::string> h, r;
+      if (hyp.size() > 6 && hyp.substr(hyp.size() - 6) == ".jsonl") {
+        for_each_jsonl(hyp, [&](Json&& j, std::size_t line) {
+          h.push_back(json_get<std::string>(j, "hyp", hyp, "line " + std::to_string(line)));
+          r.push_back(json_get<std::string>(j, "ref", hyp, "line " + std::to_string(line)));
+        });
+      } else {
+        if (ref.empty()) throw Error("--ref is required unless --hyp is a JSONL file");
+        h = read_lines(hyp);
+        r = read_lines(ref);
+        if (h.size() != r.size())
+          throw Error({ref, {}, {}, {}}, std::to_string(h.size()) + " hypotheses but " + std::to_string(r.size()) + " references");
+      }
+      const auto s = score(std::move(h), std::move(r), wanted);
+      if (json) {
+        std::printf("%s\n", s.dump(2).c_str());
+      } else {
+        for (const auto& [k, v] : s.items())
+          if (v.is_object())
+            for (const auto& [k2, v2] : v.items()) std::printf("%-12s %.6f\n", k2.c_str(), v2.get<double>());
+          else
+            std::printf("%-12s %s\n", k.c_str(), v.dump().c_str());
+      }
+      return 0;
+    }
+    // results
+    std::vector<Json> runs;
+    for (const auto& f : split(inputs, ','))
+      if (!f.empty()) runs.push_back(read_json(f));
+    if (runs.size() < 2) throw Error("results needs at least two runs (seeds)");
+    std::vector<std::pair<std::string, std::vector<double>>> rows;  // metric -> values x 100
+    auto collect = [&](const std::string& name, auto get) {
+      std::vector<double> v;
+      for (const auto& r : runs) {
+        const auto x = get(r);
+        if (!x) return;
+        v.push_back(*x * 100.0);
+      }
+      rows.emplace_back(name, v);
+    };
+    for (const char* m : {"BLEU", "BLEU_sent", "METEOR", "ACC"})
+      collect(m, [&](const Json& r) { return r.contains(m) ? std::optional<double>(r[m].get<double>()) : std::nullopt; });
+    for (const char* m : {"rouge-1", "rouge-2", "rouge-l"})
+      collect(std::string("ROUGE ") + m, [&](const Json& r) {
+        return r.contains("ROUGE") && r["ROUGE"].contains(m) ? std::optional<double>(r["ROUGE"][m].get<double>()) : std::nullopt;
+      });
+    Json j = Json::object();
+    std::string table = format == "csv" ? "metric,mean,std,ci_low,ci_high\n" : "| metric | mean | std | 95% CI |\n|---|---|---|---|\n";
+    for (const auto& [name, values] : rows) {
+      const auto s = summarize(values);
+      j[name] = {{"mean", s.mean}, {"std", s.std}, {"conf_interval", {s.ci_low, s.ci_high}}};
+      char buf[256];
+      if (format == "csv") std::snprintf(buf, sizeof buf, "%s,%.6f,%.6f,%.6f,%.6f\n", name.c_str(), s.mean, s.std, s.ci_low, s.ci_high);
+      else std::snprintf(buf, sizeof buf, "| %s | %.2f | %.2f | [%.2f, %.2f] |\n", name.c_str(), s.mean, s.std, s.ci_low, s.ci_high);
+      table += buf;
+    }
+    if (format != "markdown" && format != "csv" && format != "json") throw Error("unknown --format '" + format + "'");
+    const std::string text = format == "json" ? j.dump(2) + "\n" : table;
+    if (out.empty()) std::printf("%s", text.c_str());
+    else write_file_atomically(out, text);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ecgbench-eval: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

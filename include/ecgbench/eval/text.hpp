@@ -1,0 +1,82 @@
+// Text helpers with Python's semantics, for metrics that must match Python packages: str.split()
+// (runs of Unicode whitespace) and numpy's pairwise-summation mean.
+#pragma once
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "ecgbench/core/error.hpp"
+
+namespace ecgbench::eval {
+
+namespace detail {
+// Decodes one UTF-8 code point at s[i]; advances i. Invalid UTF-8 is an Error (never guessed).
+inline char32_t next_code_point(std::string_view s, std::size_t& i) {
+  const auto b0 = static_cast<unsigned char>(s[i]);
+  int len = b0 < 0x80 ? 1 : (b0 >> 5) == 6 ? 2 : (b0 >> 4) == 14 ? 3 : (b0 >> 3) == 30 ? 4 : 0;
+  if (len == 0 || i + static_cast<std::size_t>(len) > s.size()) throw Error("invalid UTF-8 at byte " + std::to_string(i));
+  char32_t cp = len == 1 ? b0 : (b0 & (0x7f >> len));
+  for (int k = 1; k < len; ++k) {
+    const auto b = static_cast<unsigned char>(s[i + static_cast<std::size_t>(k)]);
+    if ((b >> 6) != 2) throw Error("invalid UTF-8 at byte " + std::to_string(i));
+    cp = (cp << 6) | (b & 0x3f);
+  }
+  i += static_cast<std::size_t>(len);
+  return cp;
+}
+
+// Python's str.isspace() for the code points str.split() splits on.
+inline bool python_space(char32_t c) {
+  return (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x20) || c == 0x85 || c == 0xa0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200a) ||
+         c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
+}
+}  // namespace detail
+
+/// Python `s.split()`: words separated by runs of Unicode whitespace (UTF-8 in and out).
+inline std::vector<std::string> python_split(std::string_view s) {
+  std::vector<std::string> words;
+  std::size_t i = 0, start = std::string_view::npos;
+  while (i < s.size()) {
+    const std::size_t at = i;
+    const char32_t c = detail::next_code_point(s, i);
+    if (detail::python_space(c)) {
+      if (start != std::string_view::npos) words.emplace_back(s.substr(start, at - start));
+      start = std::string_view::npos;
+    } else if (start == std::string_view::npos) {
+      start = at;
+    }
+  }
+  if (start != std::string_view::npos) words.emplace_back(s.substr(start));
+  return words;
+}
+
+/// numpy's sum of float64 (pairwise summation: 8 running partial sums per 128-element block,
+/// recursive halving above that), so that means match numpy to the last bit.
+inline double numpy_sum(std::span<const double> v) {
+  const std::size_t n = v.size();
+  if (n < 8) {
+    double s = 0.0;  // numpy starts from -0.0 and adds in order; for our inputs the sign of 0 is moot
+    for (double x : v) s += x;
+    return s;
+  }
+  if (n <= 128) {
+    double r[8];
+    for (int k = 0; k < 8; ++k) r[k] = v[static_cast<std::size_t>(k)];
+    std::size_t i = 8;
+    for (; i < n - n % 8; i += 8)
+      for (int k = 0; k < 8; ++k) r[k] += v[i + static_cast<std::size_t>(k)];
+    double s = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; ++i) s += v[i];
+    return s;
+  }
+  std::size_t half = n / 2;
+  half -= half % 8;
+  return numpy_sum(v.subspan(0, half)) + numpy_sum(v.subspan(half));
+}
+
+inline double numpy_mean(std::span<const double> v) { return v.empty() ? 0.0 : numpy_sum(v) / static_cast<double>(v.size()); }
+
+}  // namespace ecgbench::eval
