@@ -20,15 +20,7 @@ namespace {
 
 // One text per line ("\n" only, nothing stripped), or a JSONL file with hyp/ref fields.
 std::vector<std::string> read_lines(const std::string& path) {
-  std::string text = read_file(path);
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const auto nl = text.find('\n', start);
-    out.push_back(text.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
-    if (nl == std::string::npos) break;
-    start = nl + 1;
-  }
+  auto out = text_lines(read_file(path));
   for (std::size_t i = 0; i < out.size(); ++i) {
     try {
       (void)python_split(out[i]);

@@ -14,22 +14,10 @@
 using namespace ecgbench;
 using namespace ecgbench::eval;
 
-namespace {
-// Lines split on "\\n" only, nothing stripped (the goldens' reading convention).
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    const auto nl = text.find('\n', start);
-    out.push_back(text.substr(start, nl == std::string::npos ? std::string::npos : nl - start));
-    if (nl == std::string::npos) break;
-    start = nl + 1;
-  }
-  return out;
-}
-}  // namespace
 
 TEST_CASE("python_split follows str.split() on Unicode whitespace", "[eval][text]") {
+  CHECK(text_lines("a\n b \n\nc\n") == std::vector<std::string>{"a", " b ", "", "c"});
+  CHECK(text_lines("x") == std::vector<std::string>{"x"});
   CHECK(python_split("  a  b\tc\n") == std::vector<std::string>{"a", "b", "c"});
   CHECK(python_split("x\xc2\xa0y") == std::vector<std::string>{"x", "y"});           // U+00A0
   CHECK(python_split("\xe2\x89\xa5" "5") == std::vector<std::string>{"\xe2\x89\xa5" "5"});  // ≥5 is one word
@@ -57,7 +45,7 @@ TEST_CASE("BLEU hand-computed: brevity penalty and method1 smoothing", "[eval][b
 TEST_CASE("BLEU, BLEU_sent and ACC equal nltk on the golden pairs", "[eval][bleu]") {
   ECGBENCH_REQUIRE_TEST_DATA("metrics");
   const auto golden = read_json(test_data_path / "expected.json");
-  const auto hyp = lines_of(read_file(test_data_path / "hyp.txt")), ref = lines_of(read_file(test_data_path / "ref.txt"));
+  const auto hyp = text_lines(read_file(test_data_path / "hyp.txt")), ref = text_lines(read_file(test_data_path / "ref.txt"));
   REQUIRE(hyp.size() == 65);
   REQUIRE(ref.size() == 65);
   std::vector<std::string> h, r;

@@ -53,6 +53,20 @@ inline std::vector<std::string> python_split(std::string_view s) {
   return words;
 }
 
+/// Lines of a text file as the metric tools read them: split at "\n" only, nothing stripped, a
+/// final "\n" ends the last line instead of starting an empty one.
+inline std::vector<std::string> text_lines(std::string_view text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    const auto nl = text.find('\n', start);
+    out.emplace_back(text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start));
+    if (nl == std::string_view::npos) break;
+    start = nl + 1;
+  }
+  return out;
+}
+
 /// numpy's sum of float64 (pairwise summation: 8 running partial sums per 128-element block,
 /// recursive halving above that), so that means match numpy to the last bit.
 inline double numpy_sum(std::span<const double> v) {
