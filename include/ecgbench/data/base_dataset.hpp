@@ -150,25 +150,6 @@ class BaseRecordLoader {
  public:
   BaseRecordLoader(BaseDataset d, std::filesystem::path dir) : dataset_(d), dir_(std::move(dir)) {}
 
-  [[nodiscard]] io::Ecg12 load(const BaseRecord& r) {
-    io::Ecg12 ecg;
-    io::WfdbRecord scratch;
-    load_into(r, ecg, scratch);
-    return ecg;
-  }
-
-  /// Loads into `ecg`, reusing its buffers and `scratch`'s (one pair per worker thread).
-  void load_into(const BaseRecord& r, io::Ecg12& ecg, io::WfdbRecord& scratch) {
-    io::EcgFrames frames;
-    load_frames_into(r, frames, scratch);
-    ecg.sampling_frequency = frames.sampling_frequency;
-    ecg.n_samples = frames.n_samples;
-    ecg.source = frames.source;
-    ecg.data.resize(frames.data.size());
-    for (std::size_t t = 0; t < ecg.n_samples; ++t)
-      for (std::size_t l = 0; l < 12; ++l) ecg.data[l * ecg.n_samples + t] = frames.data[t * 12 + l];
-  }
-
   /// Loads frame-major (the layout of the files and of the preprocessing kernels).
   void load_frames_into(const BaseRecord& r, io::EcgFrames& ecg, io::WfdbRecord& scratch) {
     if (dataset_ != BaseDataset::code15) {

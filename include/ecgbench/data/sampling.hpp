@@ -124,12 +124,16 @@ inline KMeansResult kmeans(const Eigen::MatrixXd& X, int k, std::uint64_t seed, 
 /// Standardises features, projects on the principal components that explain `variance` of the
 /// total, and standardises the projection (upstream: PCA(0.95) then StandardScaler).
 inline Eigen::MatrixXd pca_projection(Eigen::MatrixXd X, double variance = 0.95) {
-  const Eigen::RowVectorXd mean = X.colwise().mean();
-  X.rowwise() -= mean;
-  Eigen::RowVectorXd sd = (X.array().square().colwise().sum() / std::max<Eigen::Index>(1, X.rows())).sqrt();
-  for (Eigen::Index j = 0; j < sd.size(); ++j)
-    if (sd[j] < 1e-12) sd[j] = 1;
-  X.array().rowwise() /= sd.array();
+  // Zero mean, unit (population) variance per column; constant columns are left unscaled.
+  auto standardise = [](Eigen::MatrixXd& M) {
+    const Eigen::RowVectorXd mean = M.colwise().mean();
+    M.rowwise() -= mean;
+    Eigen::RowVectorXd sd = (M.array().square().colwise().sum() / std::max<Eigen::Index>(1, M.rows())).sqrt();
+    for (Eigen::Index j = 0; j < sd.size(); ++j)
+      if (sd[j] < 1e-12) sd[j] = 1;
+    M.array().rowwise() /= sd.array();
+  };
+  standardise(X);
   const Eigen::MatrixXd cov = X.transpose() * X / std::max<double>(1.0, static_cast<double>(X.rows() - 1));
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(cov);
   const Eigen::VectorXd vals = eig.eigenvalues().reverse();
@@ -139,12 +143,7 @@ inline Eigen::MatrixXd pca_projection(Eigen::MatrixXd X, double variance = 0.95)
   double acc = 0;
   while (keep < vals.size() && acc < variance * total) acc += vals[keep++];
   Eigen::MatrixXd Y = X * vecs.leftCols(std::max<Eigen::Index>(1, keep));
-  const Eigen::RowVectorXd ym = Y.colwise().mean();
-  Y.rowwise() -= ym;
-  Eigen::RowVectorXd ys = (Y.array().square().colwise().sum() / std::max<Eigen::Index>(1, Y.rows())).sqrt();
-  for (Eigen::Index j = 0; j < ys.size(); ++j)
-    if (ys[j] < 1e-12) ys[j] = 1;
-  Y.array().rowwise() /= ys.array();
+  standardise(Y);
   return Y;
 }
 
