@@ -1,7 +1,7 @@
 // ecgbench-eval: score generated text against references (upstream ECG-Bench's evaluate_strings) and
 // summarise several seeds (its run_statistical_analysis) as Markdown, CSV or JSON tables.
-// Metrics available today: BLEU, BLEU_sent, ROUGE-1/2/L, ACC. METEOR and BERTScore are not
-// implemented yet and are refused by name rather than silently skipped.
+// Metrics: BLEU, BLEU_sent, METEOR (WordNet 3.0 from Debian's wordnet-base), ROUGE-1/2/L, ACC.
+// BERTScore needs the BERT/RoBERTa encoders and is refused by name rather than silently skipped.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -31,7 +31,12 @@ std::vector<std::string> read_lines(const std::string& path) {
   return out;
 }
 
-Json score(std::vector<std::string> hyps, std::vector<std::string> refs, const std::set<std::string>& metrics) {
+struct MeteorConfig {
+  std::string wordnet;          // empty = default directory
+  std::string nltk = "3.9";     // morphy behaviour
+};
+
+Json score(std::vector<std::string> hyps, std::vector<std::string> refs, const std::set<std::string>& metrics, const MeteorConfig& mc) {
   // Upstream drops pairs where either side is empty before scoring.
   std::vector<std::string> h, r;
   for (std::size_t i = 0; i < hyps.size(); ++i)
@@ -42,6 +47,7 @@ Json score(std::vector<std::string> hyps, std::vector<std::string> refs, const s
       if (m == "rouge") out["ROUGE"] = {{"rouge-1", 0.0}, {"rouge-2", 0.0}, {"rouge-l", 0.0}};
       else if (m == "bleu") out["BLEU"] = 0;
       else if (m == "bleu_sent") out["BLEU_sent"] = 0;
+      else if (m == "meteor") out["METEOR"] = 0.0;
       else if (m == "acc") out["ACC"] = 0.0;
     }
     out["num_pairs"] = 0;
@@ -52,6 +58,11 @@ Json score(std::vector<std::string> hyps, std::vector<std::string> refs, const s
     std::vector<double> v;
     for (std::size_t i = 0; i < h.size(); ++i) v.push_back(sentence_bleu_adaptive(r[i], h[i]));
     out["BLEU_sent"] = numpy_mean(v);
+  }
+  if (metrics.count("meteor")) {
+    const WordNet& wn = WordNet::shared(mc.wordnet.empty() ? WordNet::default_directory() : std::filesystem::path(mc.wordnet));
+    const MeteorScorer scorer(wn, {0.9, 3.0, 0.5, mc.nltk == "3.8" ? MorphyVersion::nltk38 : MorphyVersion::nltk39});
+    out["METEOR"] = meteor(r, h, scorer);
   }
   if (metrics.count("rouge")) {
     const auto s = rouge_average(h, r);
@@ -71,12 +82,16 @@ Json score(std::vector<std::string> hyps, std::vector<std::string> refs, const s
 int main(int argc, char** argv) {
   CLI::App app{"Text metrics as ECG-Bench reports them, and multi-seed result tables"};
   app.require_subcommand(1);
-  std::string hyp, ref, metrics = "bleu,bleu_sent,rouge,acc", inputs, format = "markdown", out;
+  std::string hyp, ref, metrics = "bleu,bleu_sent,meteor,rouge,acc", inputs, format = "markdown", out;
+  MeteorConfig mc;
   bool json = false;
   auto* sc = app.add_subcommand("score", "score hypotheses against references");
   sc->add_option("--hyp", hyp, "hypotheses, one per line (or JSONL with hyp/ref fields)")->required();
   sc->add_option("--ref", ref, "references, one per line (not needed with JSONL)");
-  sc->add_option("--metrics", metrics, "comma list of bleu, bleu_sent, rouge, acc")->capture_default_str();
+  sc->add_option("--metrics", metrics, "comma list of bleu, bleu_sent, meteor, rouge, acc")->capture_default_str();
+  sc->add_option("--wordnet", mc.wordnet, "WordNet 3.0 folder for METEOR (default $ECGBENCH_WORDNET, $WNSEARCHDIR or /usr/share/wordnet)");
+  sc->add_option("--nltk", mc.nltk, "METEOR's WordNet morphy as nltk 3.9 (upstream's pin: one suffix stripped) or 3.8 (stripped until found)")
+      ->check(CLI::IsMember({"3.8", "3.9"}))->capture_default_str();
   sc->add_flag("--json", json, "print JSON instead of a table");
   auto* res = app.add_subcommand("results", "mean, std and 95% CI over seeds");
   res->add_option("--inputs", inputs, "RUN1.json,RUN2.json,... (outputs of score --json)")->required();
@@ -87,8 +102,8 @@ int main(int argc, char** argv) {
     if (*sc) {
       std::set<std::string> wanted;
       for (const auto& m : split(metrics, ',')) {
-        if (m == "meteor" || m == "bertscore") throw Error("metric '" + m + "' is not implemented yet (available: bleu, bleu_sent, rouge, acc)");
-        if (m != "bleu" && m != "bleu_sent" && m != "rouge" && m != "acc") throw Error("unknown metric '" + m + "'");
+        if (m == "bertscore") throw Error("metric 'bertscore' is not implemented yet (available: bleu, bleu_sent, meteor, rouge, acc)");
+        if (m != "bleu" && m != "bleu_sent" && m != "meteor" && m != "rouge" && m != "acc") throw Error("unknown metric '" + m + "'");
         wanted.insert(m);
       }
       std::vector<std::string> h, r;
@@ -104,7 +119,7 @@ int main(int argc, char** argv) {
         if (h.size() != r.size())
           throw Error({ref, {}, {}, {}}, std::to_string(h.size()) + " hypotheses but " + std::to_string(r.size()) + " references");
       }
-      const auto s = score(std::move(h), std::move(r), wanted);
+      const auto s = score(std::move(h), std::move(r), wanted, mc);
       if (json) {
         std::printf("%s\n", s.dump(2).c_str());
       } else {

@@ -53,6 +53,18 @@ void BM_Rouge(benchmark::State& state) {
 }
 BENCHMARK(BM_Rouge)->Unit(benchmark::kMillisecond);
 
+// A fresh scorer per iteration: stem and synonym caches start cold (WordNet itself is loaded once).
+void BM_Meteor(benchmark::State& state) {
+  const auto& [h, r] = pairs();
+  const auto& wn = eval::WordNet::shared();
+  for (auto _ : state) {
+    const eval::MeteorScorer scorer(wn);
+    benchmark::DoNotOptimize(eval::meteor(r, h, scorer));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * h.size()));
+}
+BENCHMARK(BM_Meteor)->Unit(benchmark::kMillisecond);
+
 void BM_ExactMatchBaseline(benchmark::State& state) {
   const auto& [h, r] = pairs();
   for (auto _ : state) {

@@ -37,6 +37,12 @@ inline std::filesystem::path temp_dir() {
   return scratch.path;
 }
 
+/// Debian's wordnet-base (METEOR's synonyms), or $ECGBENCH_WORDNET.
+inline std::filesystem::path wordnet_dir() {
+  if (const char* env = std::getenv("ECGBENCH_WORDNET"); env && *env) return env;
+  return "/usr/share/wordnet";
+}
+
 }  // namespace ecgbench::test
 
 #define ECGBENCH_REQUIRE_TEST_DATA(sub)                                                              \
@@ -45,4 +51,12 @@ inline std::filesystem::path temp_dir() {
     if (::ecgbench::test::running_in_ci()) FAIL("test data missing under CI: " << test_data_path);  \
     WARN("skipped: test data not found at " << test_data_path << " (set ECGBENCH_TEST_DATA)");      \
     return;                                                                                          \
+  }
+
+// WordNet is a system package, not a fixture: missing under CI fails, otherwise skips with a message.
+#define ECGBENCH_REQUIRE_WORDNET()                                                                     \
+  if (!std::filesystem::exists(::ecgbench::test::wordnet_dir() / "index.noun")) {                     \
+    if (::ecgbench::test::running_in_ci()) FAIL("WordNet missing under CI: " << ::ecgbench::test::wordnet_dir()); \
+    WARN("skipped: WordNet not found at " << ::ecgbench::test::wordnet_dir() << " (apt-get install wordnet-base)"); \
+    return;                                                                                            \
   }

@@ -8,6 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include <unicode/locid.h>
+#include <unicode/unistr.h>
+
 #include "ecgbench/core/error.hpp"
 
 namespace ecgbench::eval {
@@ -34,6 +37,44 @@ inline bool python_space(char32_t c) {
          c == 0x2028 || c == 0x2029 || c == 0x202f || c == 0x205f || c == 0x3000;
 }
 }  // namespace detail
+
+/// Appends the UTF-8 encoding of a code point.
+inline void append_code_point(std::string& out, char32_t cp) {
+  if (cp < 0x80) {
+    out.push_back(static_cast<char>(cp));
+  } else if (cp < 0x800) {
+    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else if (cp < 0x10000) {
+    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  } else {
+    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
+    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
+  }
+}
+
+/// Decodes one code point at s[i] and advances i (Error on invalid UTF-8).
+inline char32_t next_code_point(std::string_view s, std::size_t& i) { return detail::next_code_point(s, i); }
+
+/// Python `s.lower()`: full Unicode lower-case mapping (ICU, root locale; final sigma included).
+inline std::string python_lower(std::string_view s) {
+  bool ascii = true;
+  for (char c : s) ascii = ascii && static_cast<unsigned char>(c) < 0x80;
+  if (ascii) {
+    std::string out(s);
+    for (char& c : out) if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    return out;
+  }
+  icu::UnicodeString u = icu::UnicodeString::fromUTF8(icu::StringPiece(s.data(), static_cast<int32_t>(s.size())));
+  u.toLower(icu::Locale::getRoot());
+  std::string out;
+  u.toUTF8String(out);
+  return out;
+}
 
 /// Python `s.split()`: words separated by runs of Unicode whitespace (UTF-8 in and out).
 inline std::vector<std::string> python_split(std::string_view s) {
