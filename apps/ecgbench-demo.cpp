@@ -9,7 +9,13 @@
 #include <chrono>
 #include <cstdio>
 
-#include "ecgbench/ecgbench.hpp"
+#include "ecgbench/core/core.hpp"
+#include "ecgbench/data/data.hpp"
+#include "ecgbench/eval/eval.hpp"
+#include "ecgbench/io/io.hpp"
+#include "ecgbench/signal/signal.hpp"
+#include "ecgbench/synth/synth.hpp"
+#include "ecgbench/tokenize/tokenize.hpp"
 
 using namespace ecgbench;
 namespace fs = std::filesystem;

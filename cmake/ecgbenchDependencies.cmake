@@ -24,9 +24,9 @@ ecgbench_find_dependency(HDF5 COMPONENTS C)
 ecgbench_find_dependency(OpenMP)
 ecgbench_find_dependency(faiss)
 ecgbench_find_dependency(Torch)
-# Text tokenizers: PCRE2 (pre-tokenizer patterns), ICU (NFC), SentencePiece. No CMake packages are
-# shipped for PCRE2 and SentencePiece on Debian, so pkg-config provides imported targets.
+# Text tokenizers: PCRE2 (pre-tokenizer patterns; Debian ships no CMake package, so pkg-config) and
+# ICU (NFC). SentencePiece models are read by our own code: Debian's libsentencepiece carries a
+# protobuf-lite that crashes a process that also loads LibTorch's libprotobuf.
 ecgbench_find_dependency(PkgConfig)
 pkg_check_modules(ECGBENCH_PCRE2 REQUIRED IMPORTED_TARGET libpcre2-8)
-pkg_check_modules(ECGBENCH_SENTENCEPIECE REQUIRED IMPORTED_TARGET sentencepiece)
 ecgbench_find_dependency(ICU COMPONENTS uc data)

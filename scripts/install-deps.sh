@@ -11,7 +11,7 @@ packages=(
   libeigen3-dev libxtensor-dev librange-v3-dev
   nlohmann-json3-dev libhdf5-dev libcli11-dev
   catch2 libbenchmark-dev
-  libpcre2-dev libicu-dev libsentencepiece-dev  # text tokenizers (pre-tokenizer regexes, NFC, SentencePiece)
+  libpcre2-dev libicu-dev                       # text tokenizers (pre-tokenizer regexes, NFC)
   wordnet-base                                  # WordNet 3.0 for METEOR
 )
 

@@ -309,6 +309,16 @@ TEST_CASE("Qwen normalises to NFC; SentencePiece adds BOS and decodes", "[tokeni
   CHECK(spm.encode("<s>Hi", false).front() == 1);  // control pieces are special added tokens
   CHECK(spm.id_to_token(15043) == "\xE2\x96\x81Hello");
   for (const std::string s : {"ECG: 60–100 bpm ♥ 心电图", "two  spaces", "tab\there"}) CHECK(spm.decode(spm.encode(s, false)) == s);
+  CHECK(spm.bos_id() == 1);
+  CHECK(spm.eos_id() == 2);
+  CHECK(spm.unk_id() == 0);
+  // Byte fallback: a character outside the 32 000 pieces becomes its UTF-8 bytes <0xXX> (id 3 + byte).
+  const auto emoji = spm.encode("\xF0\x9F\xAB\x80", false);  // U+1FAC0 anatomical heart
+  CHECK(emoji == std::vector<std::int32_t>{29871, 3 + 0xF0, 3 + 0x9F, 3 + 0xAB, 3 + 0x80});
+  // A truncated model file is an error naming the file, never a crash.
+  const std::string bytes = read_file(test_data_path / "llama2-sentencepiece/tokenizer.model");
+  write_file_atomically(test::temp_dir() / "cut.model", bytes.substr(0, bytes.size() / 2));
+  CHECK_THROWS_WITH(HfTokenizer::from_sentencepiece(test::temp_dir() / "cut.model"), Catch::Contains("cut.model") && Catch::Contains("malformed"));
 }
 
 TEST_CASE("batch encoding equals one-by-one on several threads", "[tokenize][text]") {
@@ -334,10 +344,14 @@ TEST_CASE("bad tokenizer files and inputs give errors naming the file and the pr
   write_json(dir / "badmerge.json", j);
   CHECK_THROWS_WITH(HfTokenizer::from_tokenizer_json(dir / "badmerge.json"),
                     Catch::Contains("merge 1 'x zz'") && Catch::Contains("missing from the vocabulary"));
+  // A byte without a token is dropped (no unk_token) or becomes the unknown token, as in HF tokenizers.
   j = toy_tokenizer_json({});
   j["model"]["vocab"].erase(bytes_to_byte_level("A"));
   write_json(dir / "nobyte.json", j);
-  CHECK_THROWS_WITH(HfTokenizer::from_tokenizer_json(dir / "nobyte.json"), Catch::Contains("byte 0x41"));
+  CHECK(HfTokenizer::from_tokenizer_json(dir / "nobyte.json").encode("AbA") == std::vector<std::int32_t>{'b'});
+  j["model"]["unk_token"] = "c";
+  write_json(dir / "nobyte-unk.json", j);
+  CHECK(HfTokenizer::from_tokenizer_json(dir / "nobyte-unk.json").encode("AbA") == std::vector<std::int32_t>{'c', 'b', 'c'});
   j = toy_tokenizer_json({});
   j["pre_tokenizer"] = {{"type", "Split"}, {"pattern", {{"Regex", "(unclosed"}}}, {"behavior", "Isolated"}};
   write_json(dir / "badregex.json", j);
@@ -345,7 +359,7 @@ TEST_CASE("bad tokenizer files and inputs give errors naming the file and the pr
   write_file_atomically(dir / "trunc.json", std::string("{\"model\": {\"type\": \"BPE\", \"vocab\": {"));
   CHECK_THROWS_WITH(HfTokenizer::from_tokenizer_json(dir / "trunc.json"), Catch::Contains("trunc.json") && Catch::Contains("invalid JSON"));
   write_file_atomically(dir / "bad.model", std::string("this is not a protobuf"));
-  CHECK_THROWS_WITH(HfTokenizer::from_sentencepiece(dir / "bad.model"), Catch::Contains("bad.model") && Catch::Contains("not a SentencePiece model"));
+  CHECK_THROWS_WITH(HfTokenizer::from_sentencepiece(dir / "bad.model"), Catch::Contains("bad.model") && Catch::Contains("malformed SentencePiece model"));
   std::filesystem::create_directories(dir / "empty-model");
   CHECK_THROWS_WITH(HfTokenizer::from_directory(dir / "empty-model"), Catch::Contains("no tokenizer found"));
   write_file_atomically(dir / "vocab.json", std::string("{\"a\": 0}"));

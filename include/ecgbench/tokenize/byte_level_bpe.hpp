@@ -168,11 +168,11 @@ class ByteLevelBpe {
       tokens_[static_cast<std::size_t>(id)] = *raw;
       raw_index_.emplace(std::move(*raw), id);
     }
+    // Bytes without a token (toy vocabularies) become the unknown token, or are dropped when there
+    // is none, as Hugging Face tokenizers does.
     for (int b = 0; b < 256; ++b) {
       auto it = raw_index_.find(std::string(1, static_cast<char>(b)));
-      if (it == raw_index_.end())
-        throw Error({source, {}, {}, "byte 0x" + hex(b)}, "byte-level vocabulary lacks a single-byte token");
-      byte_ids_[static_cast<std::size_t>(b)] = it->second;
+      byte_ids_[static_cast<std::size_t>(b)] = it == raw_index_.end() ? -1 : it->second;
     }
     merges_.reserve(merges.size());
     for (std::size_t r = 0; r < merges.size(); ++r) {
@@ -198,8 +198,9 @@ class ByteLevelBpe {
     return it == raw_index_.end() ? std::nullopt : std::optional<std::int32_t>(it->second);
   }
 
-  /// Appends the ids of one pre-token (raw bytes) to `out`.
-  void encode_word(std::string_view word, std::vector<std::int32_t>& out) const {
+  /// Appends the ids of one pre-token (raw bytes) to `out`; bytes outside the vocabulary become
+  /// `unk` (or are dropped when it is negative).
+  void encode_word(std::string_view word, std::vector<std::int32_t>& out, std::int32_t unk = -1) const {
     if (word.empty()) return;
     if (ignore_merges_ || word.size() == 1) {
       if (auto it = raw_index_.find(word); it != raw_index_.end()) {
@@ -231,14 +232,13 @@ class ByteLevelBpe {
       }
       n = w;
     }
-    out.insert(out.end(), sym.begin(), sym.begin() + static_cast<std::ptrdiff_t>(n));
+    for (std::size_t i = 0; i < n; ++i) {
+      if (sym[i] >= 0) out.push_back(sym[i]);
+      else if (unk >= 0) out.push_back(unk);
+    }
   }
 
  private:
-  static std::string hex(int b) {
-    const char* d = "0123456789abcdef";
-    return {d[(b >> 4) & 15], d[b & 15]};
-  }
   std::vector<std::string> tokens_;  ///< id -> raw bytes
   TokenIndex raw_index_;             ///< raw bytes -> id
   std::array<std::int32_t, 256> byte_ids_{};

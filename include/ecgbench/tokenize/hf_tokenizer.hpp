@@ -1,10 +1,8 @@
 // Hugging Face text tokenizers without Python: `tokenizer.json` (byte-level BPE: GPT-2, Llama 3,
-// Qwen 2.5, RoBERTa), GPT-2's `vocab.json` + `merges.txt`, and SentencePiece `tokenizer.model`
-// (Llama 2, Gemma) through Debian's libsentencepiece. `tokenizer_config.json` and
+// Qwen 2.5, RoBERTa), GPT-2's `vocab.json` + `merges.txt`, and SentencePiece BPE `tokenizer.model`
+// (Llama 2, Gemma) with our own reader (sentencepiece_bpe.hpp). `tokenizer_config.json` and
 // `special_tokens_map.json` supply BOS/EOS/PAD and whether BOS/EOS are added.
 #pragma once
-
-#include <sentencepiece_processor.h>
 
 #include <algorithm>
 #include <cstdint>
@@ -24,6 +22,7 @@
 #include "ecgbench/core/parallel.hpp"
 #include "ecgbench/tokenize/added_tokens.hpp"
 #include "ecgbench/tokenize/byte_level_bpe.hpp"
+#include "ecgbench/tokenize/sentencepiece_bpe.hpp"
 #include "ecgbench/tokenize/split_regex.hpp"
 #include "ecgbench/tokenize/text_tokenizer_concept.hpp"
 #include "ecgbench/tokenize/utf8.hpp"
@@ -93,6 +92,9 @@ class HfTokenizer {
       }
     }
     t.bpe_ = std::make_shared<const ByteLevelBpe>(vocab, merges, m.value("ignore_merges", false), file);
+    if (m.contains("unk_token") && m["unk_token"].is_string())
+      if (const auto raw = byte_level_to_bytes(m["unk_token"].get<std::string>()))
+        if (const auto id = t.bpe_->find_bytes(*raw)) t.unk_ = id;
     t.parse_normalizer(j.value("normalizer", Json()), file);
     bool byte_level_seen = false;
     t.parse_pre_tokenizer(j.value("pre_tokenizer", Json()), file, byte_level_seen);
@@ -160,22 +162,20 @@ class HfTokenizer {
   /// A SentencePiece model. Control pieces become special added tokens (so chat templates can
   /// write "<bos>"); BOS is added by default, as Llama and Gemma do.
   static HfTokenizer from_sentencepiece(const std::filesystem::path& path) {
-    const std::string bytes = read_file(path);
-    auto sp = std::make_shared<sentencepiece::SentencePieceProcessor>();
-    const auto status = sp->LoadFromSerializedProto(bytes);
-    if (!status.ok()) throw Error({path.string(), {}, {}, {}}, "not a SentencePiece model: " + status.ToString());
     HfTokenizer t;
     t.kind_ = Kind::sentencepiece;
     t.source_ = path.string();
-    t.spm_ = sp;
-    // User-defined pieces (Gemma's <start_of_turn>) are kept whole by SentencePiece itself.
-    for (int id = 0; id < sp->GetPieceSize(); ++id)
-      if (sp->IsControl(id) || sp->IsUnknown(id)) t.add_token_entry({sp->IdToPiece(id), id, true});
-    auto opt = [](int id) { return id >= 0 ? std::optional<std::int32_t>(id) : std::nullopt; };
-    t.bos_ = opt(sp->bos_id());
-    t.eos_ = opt(sp->eos_id());
-    t.unk_ = opt(sp->unk_id());
-    t.pad_ = opt(sp->pad_id());
+    t.spm_ = std::make_shared<const SentencePieceBpe>(SentencePieceBpe::load(path));
+    // User-defined pieces (Gemma's <start_of_turn>) are kept whole by the model itself.
+    for (std::size_t id = 0; id < t.spm_->size(); ++id) {
+      const auto type = t.spm_->piece(static_cast<std::int32_t>(id)).type;
+      if (type == SentencePieceBpe::PieceType::control || type == SentencePieceBpe::PieceType::unknown)
+        t.add_token_entry({t.spm_->piece(static_cast<std::int32_t>(id)).text, static_cast<std::int32_t>(id), true});
+    }
+    t.bos_ = t.spm_->bos_id();
+    t.eos_ = t.spm_->eos_id();
+    t.unk_ = t.spm_->unk_id();
+    t.pad_ = t.spm_->pad_id();
     t.add_bos_ = t.bos_.has_value();
     if (t.add_bos_) t.template_prefix_.push_back(*t.bos_);
     t.added_.prepare();
@@ -280,13 +280,10 @@ class HfTokenizer {
   /// Ids -> text. Invalid UTF-8 from partial byte tokens becomes U+FFFD, as in Hugging Face.
   [[nodiscard]] std::string decode(std::span<const std::int32_t> ids, bool skip_special_tokens = false) const {
     std::string out;
-    std::vector<int> run;  // consecutive SentencePiece ids decode together (leading-space rule)
+    std::vector<std::int32_t> run;  // consecutive SentencePiece ids decode together (leading-space rule)
     auto flush = [&] {
       if (run.empty()) return;
-      std::string s;
-      const auto st = spm_->Decode(run, &s);
-      if (!st.ok()) throw Error("SentencePiece decode failed: " + st.ToString());
-      out += s;
+      out += spm_->decode(run);
       run.clear();
     };
     for (std::int32_t id : ids) {
@@ -308,11 +305,7 @@ class HfTokenizer {
 
   [[nodiscard]] std::optional<std::int32_t> token_to_id(std::string_view token) const {
     if (const AddedToken* a = added_.find(token)) return a->id;
-    if (kind_ == Kind::sentencepiece) {
-      const int id = spm_->PieceToId(std::string(token));
-      if (id == spm_->unk_id() && token != spm_->IdToPiece(id)) return std::nullopt;
-      return id;
-    }
+    if (kind_ == Kind::sentencepiece) return spm_->find(token);
     if (auto raw = byte_level_to_bytes(token)) return bpe_->find_bytes(*raw);
     return std::nullopt;
   }
@@ -320,7 +313,7 @@ class HfTokenizer {
   [[nodiscard]] std::string id_to_token(std::int32_t id) const {
     if (const AddedToken* a = added_by_id(id)) return a->content;
     if (id < 0 || static_cast<std::size_t>(id) >= model_size()) throw Error("token id " + std::to_string(id) + " outside the vocabulary");
-    if (kind_ == Kind::sentencepiece) return spm_->IdToPiece(id);
+    if (kind_ == Kind::sentencepiece) return spm_->piece(id).text;
     return bytes_to_byte_level(bpe_->token_bytes(id));
   }
   /// Model vocabulary plus added tokens (the embedding rows a model needs).
@@ -342,7 +335,7 @@ class HfTokenizer {
 
  private:
   [[nodiscard]] std::size_t model_size() const {
-    return kind_ == Kind::sentencepiece ? static_cast<std::size_t>(spm_->GetPieceSize()) : (bpe_ ? bpe_->size() : 0);
+    return kind_ == Kind::sentencepiece ? spm_->size() : (bpe_ ? bpe_->size() : 0);
   }
   [[nodiscard]] const AddedToken* added_by_id(std::int32_t id) const {
     auto it = std::lower_bound(added_ids_.begin(), added_ids_.end(), std::pair<std::int32_t, std::size_t>(id, 0));
@@ -370,10 +363,7 @@ class HfTokenizer {
       text = normalized_storage;
     }
     if (kind_ == Kind::sentencepiece) {
-      std::vector<int> pieces;
-      const auto st = spm_->Encode(text, &pieces);
-      if (!st.ok()) throw Error("SentencePiece encode failed: " + st.ToString());
-      ids.insert(ids.end(), pieces.begin(), pieces.end());
+      spm_->encode(text, ids);
       return;
     }
     std::string prefixed;
@@ -386,7 +376,7 @@ class HfTokenizer {
   }
   void split_level(std::string_view text, std::size_t level, std::vector<std::int32_t>& ids) const {
     if (level == splits_.size()) {
-      bpe_->encode_word(text, ids);
+      bpe_->encode_word(text, ids, unk_ ? *unk_ : -1);
       return;
     }
     splits_[level].split(text, [&](std::string_view piece) { split_level(piece, level + 1, ids); });
@@ -458,7 +448,7 @@ class HfTokenizer {
   Kind kind_ = Kind::byte_level_bpe;
   std::string source_;
   std::shared_ptr<const ByteLevelBpe> bpe_;
-  std::shared_ptr<sentencepiece::SentencePieceProcessor> spm_;  // Encode/Decode are const-safe
+  std::shared_ptr<const SentencePieceBpe> spm_;
   std::vector<SplitRegex> splits_;
   bool nfc_ = false, add_prefix_space_ = false;
   AddedTokenSet added_;

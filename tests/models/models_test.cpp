@@ -1,0 +1,363 @@
+// Tests for include/ecgbench/models: Hugging Face parity on the tiny random checkpoints of
+// ../shared/data/golden (logits, hidden states, inputs_embeds path, greedy generation), generation
+// variants, LoRA, safetensors round trips and bad checkpoints.
+#include "support/catch_with_torch.hpp"
+
+#include <fstream>
+
+#include "ecgbench/core/atomic_file.hpp"
+#include "ecgbench/tokenize/hf_tokenizer.hpp"
+#include "ecgbench/models/models.hpp"
+#include "support/test_data.hpp"
+
+using namespace ecgbench;
+using namespace ecgbench::models;
+
+namespace {
+
+/// max |a - b| over the valid (mask = 1) positions of [B, T, ...] tensors.
+double max_diff(const torch::Tensor& a, const torch::Tensor& b, const torch::Tensor& mask = {}) {
+  REQUIRE(a.sizes() == b.sizes());
+  torch::Tensor d = (a - b).abs();
+  if (mask.defined()) {
+    torch::Tensor m = mask.to(torch::kBool);
+    while (m.dim() < d.dim()) m = m.unsqueeze(-1);
+    d = d * m;
+  }
+  return d.max().item<double>();
+}
+
+// atol = rtol = 1e-4 on valid positions, as the golden README suggests.
+void check_close(const torch::Tensor& got, const torch::Tensor& want, const torch::Tensor& mask = {}) {
+  torch::Tensor m = mask.defined() ? mask.to(torch::kBool) : torch::ones(got.sizes().vec().front(), torch::kBool);
+  torch::Tensor bad = (got - want).abs() > (1e-4 + 1e-4 * want.abs());
+  if (mask.defined()) {
+    while (m.dim() < bad.dim()) m = m.unsqueeze(-1);
+    bad = bad & m;
+  }
+  INFO("max abs difference " << max_diff(got, want, mask));
+  CHECK(bad.sum().item<std::int64_t>() == 0);
+}
+
+const char* const causal_models[] = {"llama", "qwen2", "gemma2", "gpt2", "opt"};
+
+}  // namespace
+
+TEST_CASE("causal LMs match transformers: logits, hidden states, inputs_embeds, generation", "[models][llm]") {
+  ECGBENCH_REQUIRE_TEST_DATA("golden");
+  torch::NoGradGuard no_grad;
+  for (const std::string name : causal_models) {
+    INFO("model " << name);
+    const auto dir = test_data_path / name;
+    auto lm = load_causal_lm(dir);
+    const torch::Tensor ids = load_npy_tensor(dir / "input_ids.npy"), mask = load_npy_tensor(dir / "attention_mask.npy");
+    REQUIRE(mask.select(0, 1).sum().item<std::int64_t>() < ids.size(1));  // the padded row is there
+    LmInputs in;
+    in.input_ids = ids;
+    in.attention_mask = mask;
+    if (name != "opt") in.position_ids = load_npy_tensor(dir / "position_ids.npy");
+    in.output_hidden_states = true;
+    const LmOutput out = lm->forward(in);
+    check_close(out.logits, load_npy_tensor(dir / "logits.npy"), mask);
+    REQUIRE(static_cast<std::int64_t>(out.hidden_states.size()) == lm->num_layers() + 1);
+    for (std::size_t i = 0; i < out.hidden_states.size(); ++i) {
+      INFO("hidden state " << i);
+      check_close(out.hidden_states[i], load_npy_tensor(dir / ("hidden_states_" + std::to_string(i) + ".npy")), mask);
+    }
+    // Default positions = generate()'s cumsum(mask) - 1: same logits without passing them.
+    LmInputs implicit = in;
+    implicit.position_ids = torch::Tensor();
+    CHECK(max_diff(lm->forward(implicit).logits, out.logits, mask) < 1e-6);
+    // Plain arange positions (model(input_ids, attention_mask) in transformers).
+    if (name != "opt") {
+      LmInputs arange = in;
+      arange.position_ids = torch::arange(ids.size(1)).unsqueeze(0).expand({ids.size(0), ids.size(1)});
+      check_close(lm->forward(arange).logits, load_npy_tensor(dir / "logits_arange_positions.npy"), mask);
+    }
+    // The inputs_embeds path: raw lookup equals transformers', logits equal the ids path.
+    const torch::Tensor embeds = lm->embed(ids);
+    check_close(embeds, load_npy_tensor(dir / "inputs_embeds.npy"));
+    LmInputs from_embeds = in;
+    from_embeds.input_ids = torch::Tensor();
+    from_embeds.inputs_embeds = embeds;
+    CHECK(max_diff(lm->forward(from_embeds).logits, out.logits, mask) == 0.0);
+    // Greedy generation with and without the KV cache, from ids and from embeddings.
+    const torch::Tensor want = load_npy_tensor(dir / "generated_ids.npy");
+    const torch::Tensor prompt = ids.narrow(0, 0, 1);
+    GenerationOptions g;
+    g.max_new_tokens = want.size(1) - prompt.size(1);
+    GenerationInputs gi;
+    gi.input_ids = prompt;
+    CHECK(torch::equal(generate(lm, gi, g), want));
+    g.use_cache = false;
+    CHECK(torch::equal(generate(lm, gi, g), want));
+    g.use_cache = true;
+    GenerationInputs ge;
+    ge.inputs_embeds = lm->embed(prompt);
+    CHECK(torch::equal(generate(lm, ge, g), want.narrow(1, prompt.size(1), g.max_new_tokens)));
+  }
+}
+
+TEST_CASE("rotary frequencies equal transformers' (llama3 scaling)", "[models][llm]") {
+  ECGBENCH_REQUIRE_TEST_DATA("golden");
+  for (const char* name : {"llama", "qwen2", "gemma2"}) {
+    const auto dir = test_data_path / name;
+    const auto inv = rope_inverse_frequencies(LlamaOptions::from_config(hf::ModelConfig::load(dir)));
+    CHECK(max_diff(inv, load_npy_tensor(dir / "rope_inv_freq.npy")) <= 1e-7);
+  }
+}
+
+TEST_CASE("encoders match transformers: ViT, CLIP, SigLIP, BERT, RoBERTa", "[models][encoders]") {
+  ECGBENCH_REQUIRE_TEST_DATA("golden");
+  torch::NoGradGuard no_grad;
+  for (const char* name : {"vit", "clip_vision", "siglip_vision"}) {
+    INFO("model " << name);
+    const auto dir = test_data_path / name;
+    auto enc = load_vision_encoder(dir);
+    const auto out = std::visit([&](auto& e) { return e->encode(load_npy_tensor(dir / "pixel_values.npy"), true); }, enc);
+    check_close(out.last_hidden_state, load_npy_tensor(dir / "last_hidden_state.npy"));
+    check_close(out.pooler_output, load_npy_tensor(dir / "pooler_output.npy"));
+    for (std::size_t i = 0; i < out.hidden_states.size(); ++i)
+      check_close(out.hidden_states[i], load_npy_tensor(dir / ("hidden_states_" + std::to_string(i) + ".npy")));
+  }
+  for (const char* name : {"bert", "roberta"}) {
+    INFO("model " << name);
+    const auto dir = test_data_path / name;
+    auto bert = load_bert(dir);
+    const torch::Tensor mask = load_npy_tensor(dir / "attention_mask.npy");
+    const torch::Tensor tt = std::string(name) == "bert" ? load_npy_tensor(dir / "token_type_ids.npy") : torch::Tensor();
+    const auto out = bert->encode(load_npy_tensor(dir / "input_ids.npy"), mask, tt, true);
+    check_close(out.last_hidden_state, load_npy_tensor(dir / "last_hidden_state.npy"), mask);
+    check_close(out.pooler_output, load_npy_tensor(dir / "pooler_output.npy"));
+    for (std::size_t i = 0; i < out.hidden_states.size(); ++i)
+      check_close(out.hidden_states[i], load_npy_tensor(dir / ("hidden_states_" + std::to_string(i) + ".npy")), mask);
+  }
+}
+
+TEST_CASE("a prefix-less GPT-2 checkpoint (lm-buddy) loads and runs", "[models][llm]") {
+  ECGBENCH_REQUIRE_TEST_DATA("models/tiny-gpt2-lm-buddy");
+  torch::NoGradGuard no_grad;
+  auto lm = load_causal_lm(test_data_path);
+  const auto tok = tokenize::HfTokenizer::from_directory(test_data_path);
+  const auto ids = tok.encode("sinus rhythm with left axis deviation");
+  const torch::Tensor t = torch::tensor(std::vector<std::int64_t>(ids.begin(), ids.end())).unsqueeze(0);
+  LmInputs in;
+  in.input_ids = t;
+  const auto out = lm->forward(in);
+  CHECK(out.logits.size(2) == lm->vocab_size());
+  CHECK(torch::isfinite(out.logits).all().item<bool>());
+}
+
+TEST_CASE("generation: sampling is seeded, top-k 1 is greedy, beam search", "[models][generate]") {
+  ECGBENCH_REQUIRE_TEST_DATA("golden");
+  torch::NoGradGuard no_grad;
+  auto lm = load_causal_lm(test_data_path / "llama");
+  GenerationInputs gi;
+  gi.input_ids = load_npy_tensor(test_data_path / "llama/input_ids.npy");
+  gi.attention_mask = load_npy_tensor(test_data_path / "llama/attention_mask.npy");
+  GenerationOptions greedy;
+  greedy.max_new_tokens = 6;
+  const torch::Tensor g = generate(lm, gi, greedy);
+  // Batched left-padded generation: row 1 equals generating its unpadded prompt alone.
+  GenerationInputs alone;
+  const auto n_pad = gi.attention_mask.size(1) - gi.attention_mask.select(0, 1).sum().item<std::int64_t>();
+  alone.input_ids = gi.input_ids.narrow(0, 1, 1).narrow(1, n_pad, gi.input_ids.size(1) - n_pad);
+  CHECK(torch::equal(generate(lm, alone, greedy).narrow(1, alone.input_ids.size(1), 6), g.narrow(0, 1, 1).narrow(1, gi.input_ids.size(1), 6)));
+  GenerationOptions s = greedy;
+  s.do_sample = true;
+  s.top_k = 1;
+  CHECK(torch::equal(generate(lm, gi, s), g));
+  s.top_k = 0;
+  s.top_p = 0.9;
+  s.temperature = 1.5;
+  s.seed = 7;
+  const torch::Tensor s1 = generate(lm, gi, s), s2 = generate(lm, gi, s);
+  CHECK(torch::equal(s1, s2));
+  s.seed = 8;
+  bool differs = false;
+  for (int k = 0; k < 5 && !differs; ++k, ++s.seed) differs = !torch::equal(generate(lm, gi, s), s1);
+  CHECK(differs);
+  // EOS stops a row and pads it.
+  GenerationOptions stop = greedy;
+  stop.eos_token_ids = {g[0][gi.input_ids.size(1) + 1].item<std::int64_t>()};
+  stop.pad_token_id = 0;
+  const torch::Tensor st = generate(lm, gi, stop);
+  CHECK(st[0][gi.input_ids.size(1) + 1].item<std::int64_t>() == stop.eos_token_ids[0]);
+  if (st.size(1) > gi.input_ids.size(1) + 2) CHECK(st[0][gi.input_ids.size(1) + 2].item<std::int64_t>() == 0);
+  // Beam search: one beam is greedy; more beams find a sequence at least as likely as greedy here,
+  // and the returned sequence's recomputed log-probability is finite.
+  GenerationInputs one;
+  one.input_ids = gi.input_ids.narrow(0, 0, 1);
+  GenerationOptions beam = greedy;
+  beam.num_beams = 1;
+  const torch::Tensor gb = generate(lm, one, beam);
+  CHECK(torch::equal(gb, g.narrow(0, 0, 1)));
+  beam.num_beams = 4;
+  beam.use_cache = true;
+  const torch::Tensor b4 = generate(lm, one, beam);
+  REQUIRE(b4.size(1) == gb.size(1));
+  const auto t = one.input_ids.size(1);
+  const double lp_beam = sequence_log_prob(lm, one.input_ids, b4.narrow(1, t, 6)).item<double>();
+  const double lp_greedy = sequence_log_prob(lm, one.input_ids, gb.narrow(1, t, 6)).item<double>();
+  CHECK(lp_beam >= lp_greedy - 1e-9);
+  beam.use_cache = false;
+  CHECK(torch::equal(generate(lm, one, beam), b4));
+}
+
+TEST_CASE("LoRA: zero B keeps outputs, only adapters get gradients, merge, PEFT files", "[models][lora]") {
+  ECGBENCH_REQUIRE_TEST_DATA("golden");
+  for (const char* name : {"qwen2", "gpt2"}) {
+    INFO("model " << name);
+    auto lm = load_causal_lm(test_data_path / name);
+    LmInputs in;
+    in.input_ids = load_npy_tensor(test_data_path / name / "input_ids.npy").narrow(0, 0, 1);
+    torch::Tensor before;
+    {
+      torch::NoGradGuard g;
+      before = lm->forward(in).logits;
+    }
+    LoraConfig cfg;
+    cfg.r = 4;
+    cfg.alpha = 8;
+    cfg.dropout = 0.0;
+    cfg.target_modules = std::string(name) == "gpt2" ? std::vector<std::string>{"c_attn", "c_proj"} : std::vector<std::string>{"q_proj", "v_proj"};
+    const auto adapted = apply_lora(lm.module(), cfg);
+    CHECK(adapted.size() == (std::string(name) == "gpt2" ? 6u : 4u));  // 2 layers x (q, v) or (c_attn, attn.c_proj, mlp.c_proj)
+    {
+      torch::NoGradGuard g;  // evaluation mode: no dropout
+      CHECK(max_diff(lm->forward(in).logits, before) == 0.0);
+    }
+    lm.module().train();
+    const torch::Tensor loss = lm->forward(in).logits.pow(2).mean();
+    loss.backward();
+    std::size_t with_grad = 0;
+    for (const auto& p : lm.module().named_parameters(true)) {
+      const bool adapter = p.key().find(".lora_") != std::string::npos;
+      CHECK(p.value().requires_grad() == adapter);
+      if (p.value().grad().defined()) {
+        CHECK(adapter);
+        ++with_grad;
+      }
+    }
+    CHECK(with_grad == 2 * adapted.size());
+    // Give B values, then merged and unmerged forwards agree.
+    {
+      torch::NoGradGuard g;
+      for (auto& p : lm.module().named_parameters(true))
+        if (p.key().find(".lora_B.") != std::string::npos) p.value().normal_(0.0, 0.05);
+    }
+    lm.module().eval();
+    torch::NoGradGuard g;
+    const torch::Tensor adapted_out = lm->forward(in).logits;
+    CHECK(max_diff(adapted_out, before) > 1e-4);
+    merge_lora(lm.module(), true);
+    CHECK(max_diff(lm->forward(in).logits, adapted_out) < 1e-4);
+    merge_lora(lm.module(), false);
+    CHECK(max_diff(lm->forward(in).logits, adapted_out) < 1e-5);
+    // PEFT format round trip into a fresh model.
+    const auto dir = test::temp_dir() / (std::string("lora-") + name);
+    save_lora(lm.module(), cfg, dir);
+    const Json saved = read_json(dir / "adapter_config.json");
+    CHECK(saved["r"] == 4);
+    CHECK(saved["fan_in_fan_out"] == (std::string(name) == "gpt2"));
+    const hf::SafetensorsFile st(dir / "adapter_model.safetensors");
+    CHECK(st.tensors().begin()->first.rfind("base_model.model.", 0) == 0);
+    auto fresh = load_causal_lm(test_data_path / name);
+    load_lora(fresh.module(), dir);
+    CHECK(max_diff(fresh->forward(in).logits, adapted_out) < 1e-5);
+  }
+}
+
+TEST_CASE("vocabulary resize keeps old rows and adds new ones", "[models][llm]") {
+  ECGBENCH_REQUIRE_TEST_DATA("golden");
+  torch::NoGradGuard no_grad;
+  for (const char* name : {"llama", "qwen2"}) {
+    auto lm = load_causal_lm(test_data_path / name);
+    LmInputs in;
+    in.input_ids = load_npy_tensor(test_data_path / name / "input_ids.npy").narrow(0, 0, 1);
+    const torch::Tensor before = lm->forward(in).logits;
+    lm->resize_token_embeddings(lm->vocab_size() + 10);
+    const torch::Tensor after = lm->forward(in).logits;
+    CHECK(after.size(2) == before.size(2) + 10);
+    CHECK(max_diff(after.narrow(2, 0, before.size(2)), before) < 1e-6);
+  }
+}
+
+TEST_CASE("safetensors: write/read round trip, shards, F16/BF16, and bad files", "[models][safetensors]") {
+  const auto dir = test::temp_dir() / "st";
+  std::filesystem::create_directories(dir);
+  const torch::Tensor a = torch::randn({3, 4}), b = torch::arange(6, torch::kLong).view({2, 3});
+  auto bytes_of = [](const torch::Tensor& t) { return std::string(static_cast<const char*>(t.data_ptr()), static_cast<std::size_t>(t.numel() * t.element_size())); };
+  std::map<std::string, hf::TensorBytes> m;
+  m["a"] = {hf::StDType::f32, {3, 4}, bytes_of(a)};
+  m["b"] = {hf::StDType::i64, {2, 3}, bytes_of(b)};
+  const torch::Tensor h = a.to(torch::kFloat16), bf = a.to(torch::kBFloat16);
+  m["h"] = {hf::StDType::f16, {3, 4}, bytes_of(h)};
+  m["bf"] = {hf::StDType::bf16, {3, 4}, bytes_of(bf)};
+  hf::write_safetensors(dir / "x.safetensors", m);
+  const std::string raw = read_file(dir / "x.safetensors");
+  std::uint64_t n = 0;
+  for (int i = 7; i >= 0; --i) n = (n << 8) | static_cast<unsigned char>(raw[static_cast<std::size_t>(i)]);
+  CHECK(n % 8 == 0);
+  const hf::Checkpoint ck(dir / "x.safetensors");
+  CHECK(torch::equal(hf::to_torch(*ck.find("a")), a));
+  CHECK(torch::equal(hf::to_torch(*ck.find("b")), b));
+  CHECK(torch::equal(hf::to_torch(*ck.find("h")), h));
+  CHECK(torch::equal(hf::to_torch(*ck.find("bf")), bf));
+  // A sharded index.
+  hf::write_safetensors(dir / "s1.safetensors", {{"a", m["a"]}});
+  hf::write_safetensors(dir / "s2.safetensors", {{"b", m["b"]}});
+  write_json(dir / "model.safetensors.index.json", Json{{"metadata", {{"total_size", 0}}}, {"weight_map", {{"a", "s1.safetensors"}, {"b", "s2.safetensors"}}}});
+  const hf::Checkpoint sharded(dir);
+  CHECK(torch::equal(hf::to_torch(*sharded.find("b")), b));
+  CHECK(sharded.file_of("b").find("s2.safetensors") != std::string::npos);
+
+  auto header_file = [&](const std::string& name, const std::string& header, std::size_t data_bytes) {
+    std::string h8 = header;
+    std::string out;
+    const std::uint64_t len = h8.size();
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((len >> (8 * i)) & 0xff));
+    out += h8 + std::string(data_bytes, '\0');
+    write_file_atomically(dir / name, out);
+    return dir / name;
+  };
+  CHECK_THROWS_WITH(hf::SafetensorsFile(header_file("trunc.safetensors", "{\"a\": {\"dtype\": \"F32\"", 0)), Catch::Contains("invalid safetensors JSON header"));
+  CHECK_THROWS_WITH(hf::SafetensorsFile(header_file("range.safetensors", R"({"a":{"dtype":"F32","shape":[4],"data_offsets":[0,16]}})", 8)),
+                    Catch::Contains("tensor 'a'") && Catch::Contains("outside the 8 data bytes"));
+  CHECK_THROWS_WITH(hf::SafetensorsFile(header_file("shape.safetensors", R"({"a":{"dtype":"F32","shape":[3],"data_offsets":[0,16]}})", 16)),
+                    Catch::Contains("need 12"));
+  CHECK_THROWS_WITH(hf::SafetensorsFile(header_file("overlap.safetensors", R"({"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}})", 12)),
+                    Catch::Contains("overlap"));
+  CHECK_THROWS_WITH(hf::SafetensorsFile(header_file("dtype.safetensors", R"({"a":{"dtype":"F8","shape":[1],"data_offsets":[0,1]}})", 1)),
+                    Catch::Contains("unsupported dtype 'F8'"));
+  write_file_atomically(dir / "huge.safetensors", std::string("\xff\xff\xff\xff\x00\x00\x00\x00{}", 10));
+  CHECK_THROWS_WITH(hf::SafetensorsFile(dir / "huge.safetensors"), Catch::Contains("exceeds the file size"));
+  write_file_atomically(dir / "tiny.safetensors", std::string("abc"));
+  CHECK_THROWS_WITH(hf::SafetensorsFile(dir / "tiny.safetensors"), Catch::Contains("shorter than its 8-byte header"));
+}
+
+TEST_CASE("bad checkpoints: missing tensor, wrong shape, unknown architecture", "[models][safetensors]") {
+  ECGBENCH_REQUIRE_TEST_DATA("golden");
+  const auto dir = test::temp_dir() / "bad-ckpt";
+  std::filesystem::create_directories(dir);
+  std::filesystem::copy_file(test_data_path / "qwen2/config.json", dir / "config.json", std::filesystem::copy_options::overwrite_existing);
+  const hf::SafetensorsFile good(test_data_path / "qwen2/model.safetensors");
+  std::map<std::string, hf::TensorBytes> m;
+  for (const auto& [name, t] : good.tensors())
+    m[name] = {t.dtype, t.shape, std::string(reinterpret_cast<const char*>(t.data), t.bytes)};
+  auto without = m;
+  without.erase("model.layers.1.mlp.up_proj.weight");
+  hf::write_safetensors(dir / "model.safetensors", without);
+  CHECK_THROWS_WITH(load_causal_lm(dir), Catch::Contains("model.safetensors") && Catch::Contains("'model.layers.1.mlp.up_proj.weight'") &&
+                                             Catch::Contains("missing"));
+  auto wrong = m;
+  wrong["model.norm.weight"] = {hf::StDType::f32, {32}, std::string(128, '\0')};
+  hf::write_safetensors(dir / "model.safetensors", wrong);
+  CHECK_THROWS_WITH(load_causal_lm(dir), Catch::Contains("'model.norm.weight'") && Catch::Contains("shape [32] does not match the model's [64]"));
+  Json cfg = read_json(dir / "config.json");
+  cfg["architectures"] = {"MambaForCausalLM"};
+  cfg["model_type"] = "mamba";
+  write_json(dir / "config.json", cfg);
+  CHECK_THROWS_WITH(load_causal_lm(dir), Catch::Contains("unsupported architecture 'MambaForCausalLM'"));
+  CHECK_THROWS_WITH(load_causal_lm(test::temp_dir() / "nothing-here"), Catch::Contains("config.json not found"));
+}
