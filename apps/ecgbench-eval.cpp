@@ -1,7 +1,7 @@
 // ecgbench-eval: score generated text against references (upstream ECG-Bench's evaluate_strings) and
 // summarise several seeds (its run_statistical_analysis) as Markdown, CSV or JSON tables.
-// Metrics: BLEU, BLEU_sent, METEOR (WordNet 3.0 from Debian's wordnet-base), ROUGE-1/2/L, ACC.
-// BERTScore needs the BERT/RoBERTa encoders and is refused by name rather than silently skipped.
+// Metrics: BLEU, BLEU_sent, METEOR (WordNet 3.0 from Debian's wordnet-base), ROUGE-1/2/L, ACC, and
+// BERTScore with a local BERT / RoBERTa checkpoint (LibTorch; nothing is downloaded).
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -11,6 +11,7 @@
 
 #include "ecgbench/core/json.hpp"
 #include "ecgbench/core/strings.hpp"
+#include "ecgbench/eval/bertscore.hpp"
 #include "ecgbench/eval/eval.hpp"
 
 using namespace ecgbench;
@@ -34,6 +35,10 @@ std::vector<std::string> read_lines(const std::string& path) {
 struct MeteorConfig {
   std::string wordnet;          // empty = default directory
   std::string nltk = "3.9";     // morphy behaviour
+  std::string bert_model;       // BERTScore checkpoint folder
+  std::int64_t bert_layer = -1;
+  bool bert_idf = false;
+  std::string bert_baseline;
 };
 
 Json score(std::vector<std::string> hyps, std::vector<std::string> refs, const std::set<std::string>& metrics, const MeteorConfig& mc) {
@@ -48,6 +53,7 @@ Json score(std::vector<std::string> hyps, std::vector<std::string> refs, const s
       else if (m == "bleu") out["BLEU"] = 0;
       else if (m == "bleu_sent") out["BLEU_sent"] = 0;
       else if (m == "meteor") out["METEOR"] = 0.0;
+      else if (m == "bertscore") out["BERTSCORE"] = {{"hf-prec", Json::array()}, {"hf-rec", Json::array()}, {"hf-f1", Json::array()}};
       else if (m == "acc") out["ACC"] = 0.0;
     }
     out["num_pairs"] = 0;
@@ -63,6 +69,15 @@ Json score(std::vector<std::string> hyps, std::vector<std::string> refs, const s
     const WordNet& wn = WordNet::shared(mc.wordnet.empty() ? WordNet::default_directory() : std::filesystem::path(mc.wordnet));
     const MeteorScorer scorer(wn, {0.9, 3.0, 0.5, mc.nltk == "3.8" ? MorphyVersion::nltk38 : MorphyVersion::nltk39});
     out["METEOR"] = meteor(r, h, scorer);
+  }
+  if (metrics.count("bertscore")) {
+    BertScoreOptions bo;
+    if (mc.bert_layer >= 0) bo.layer = mc.bert_layer;
+    bo.idf = mc.bert_idf;
+    if (!mc.bert_baseline.empty()) bo.baseline = mc.bert_baseline;
+    const BertScorer scorer(mc.bert_model, bo);
+    const auto b = scorer.score(r, h);
+    out["BERTSCORE"] = {{"hf-prec", b.precision}, {"hf-rec", b.recall}, {"hf-f1", b.f1}};  // per pair, as upstream
   }
   if (metrics.count("rouge")) {
     const auto s = rouge_average(h, r);
@@ -92,6 +107,10 @@ int main(int argc, char** argv) {
   sc->add_option("--wordnet", mc.wordnet, "WordNet 3.0 folder for METEOR (default $ECGBENCH_WORDNET, $WNSEARCHDIR or /usr/share/wordnet)");
   sc->add_option("--nltk", mc.nltk, "METEOR's WordNet morphy as nltk 3.9 (upstream's pin: one suffix stripped) or 3.8 (stripped until found)")
       ->check(CLI::IsMember({"3.8", "3.9"}))->capture_default_str();
+  sc->add_option("--bertscore-model", mc.bert_model, "BERT / RoBERTa checkpoint folder with tokenizer files (needed for bertscore; upstream: roberta-large)");
+  sc->add_option("--bertscore-layer", mc.bert_layer, "hidden layer (default: bert-score's choice for the folder name, else the last)");
+  sc->add_flag("--bertscore-idf", mc.bert_idf, "idf weights from the references");
+  sc->add_option("--bertscore-baseline", mc.bert_baseline, "bert-score rescale_baseline CSV (LAYER,P,R,F) for rescaling");
   sc->add_flag("--json", json, "print JSON instead of a table");
   auto* res = app.add_subcommand("results", "mean, std and 95% CI over seeds");
   res->add_option("--inputs", inputs, "RUN1.json,RUN2.json,... (outputs of score --json)")->required();
@@ -102,8 +121,9 @@ int main(int argc, char** argv) {
     if (*sc) {
       std::set<std::string> wanted;
       for (const auto& m : split(metrics, ',')) {
-        if (m == "bertscore") throw Error("metric 'bertscore' is not implemented yet (available: bleu, bleu_sent, meteor, rouge, acc)");
-        if (m != "bleu" && m != "bleu_sent" && m != "meteor" && m != "rouge" && m != "acc") throw Error("unknown metric '" + m + "'");
+        if (m != "bleu" && m != "bleu_sent" && m != "meteor" && m != "rouge" && m != "acc" && m != "bertscore")
+          throw Error("unknown metric '" + m + "' (available: bleu, bleu_sent, meteor, rouge, acc, bertscore)");
+        if (m == "bertscore" && mc.bert_model.empty()) throw Error("bertscore needs --bertscore-model DIR (a local BERT / RoBERTa checkpoint)");
         wanted.insert(m);
       }
       std::vector<std::string> h, r;
@@ -125,7 +145,8 @@ int main(int argc, char** argv) {
       } else {
         for (const auto& [k, v] : s.items())
           if (v.is_object())
-            for (const auto& [k2, v2] : v.items()) std::printf("%-12s %.6f\n", k2.c_str(), v2.get<double>());
+            for (const auto& [k2, v2] : v.items())
+              std::printf("%-12s %.6f\n", k2.c_str(), v2.is_array() ? numpy_mean(v2.get<std::vector<double>>()) : v2.get<double>());
           else
             std::printf("%-12s %s\n", k.c_str(), v.dump().c_str());
       }
@@ -151,6 +172,14 @@ int main(int argc, char** argv) {
     for (const char* m : {"rouge-1", "rouge-2", "rouge-l"})
       collect(std::string("ROUGE ") + m, [&](const Json& r) {
         return r.contains("ROUGE") && r["ROUGE"].contains(m) ? std::optional<double>(r["ROUGE"][m].get<double>()) : std::nullopt;
+      });
+    // BERTScore: per-pair lists (upstream's form) averaged per run, or single numbers.
+    for (const char* m : {"hf-prec", "hf-rec", "hf-f1"})
+      collect(std::string("BERTSCORE ") + m, [&](const Json& r) -> std::optional<double> {
+        if (!r.contains("BERTSCORE") || !r["BERTSCORE"].contains(m)) return std::nullopt;
+        const Json& v = r["BERTSCORE"][m];
+        if (v.is_array()) return v.empty() ? std::nullopt : std::optional<double>(numpy_mean(v.get<std::vector<double>>()));
+        return v.get<double>();
       });
     Json j = Json::object();
     std::string table = format == "csv" ? "metric,mean,std,ci_low,ci_high\n" : "| metric | mean | std | 95% CI |\n|---|---|---|---|\n";

@@ -5,6 +5,7 @@
 
 #include "ecgbench/core/core.hpp"
 #include "ecgbench/data/data.hpp"
+#include "ecgbench/eval/bertscore.hpp"
 #include "ecgbench/eval/eval.hpp"
 #include "ecgbench/io/io.hpp"
 #include "ecgbench/models/models.hpp"

@@ -7,8 +7,10 @@
 
 #include "ecgbench/core/atomic_file.hpp"
 #include "ecgbench/tokenize/hf_tokenizer.hpp"
+#include "ecgbench/eval/bertscore.hpp"
 #include "ecgbench/models/models.hpp"
 #include "support/test_data.hpp"
+#include "support/toy_roberta.hpp"
 
 using namespace ecgbench;
 using namespace ecgbench::models;
@@ -360,4 +362,73 @@ TEST_CASE("bad checkpoints: missing tensor, wrong shape, unknown architecture", 
   write_json(dir / "config.json", cfg);
   CHECK_THROWS_WITH(load_causal_lm(dir), Catch::Contains("unsupported architecture 'MambaForCausalLM'"));
   CHECK_THROWS_WITH(load_causal_lm(test::temp_dir() / "nothing-here"), Catch::Contains("config.json not found"));
+}
+
+
+TEST_CASE("BERTScore: greedy cosine matching by hand", "[eval][bertscore]") {
+  // Hypothesis tokens (CLS, a, SEP), reference (CLS, b, SEP) in 2-D; idf 0 on CLS/SEP.
+  const auto t = [](std::vector<float> v) { return torch::tensor(v).view({1, 3, 2}); };
+  const torch::Tensor hyp = t({1, 0, 1, 1, 0, 1}), ref = t({1, 0, 0, 1, 0, 1});
+  const torch::Tensor mask = torch::ones({1, 3}, torch::kLong), idf = torch::tensor({0.f, 1.f, 0.f}).view({1, 3});
+  auto [p, r, f] = eval::greedy_cos_idf(ref, mask, idf, hyp, mask, idf);
+  // a = (1,1)/sqrt2 against ref tokens (1,0), (0,1), (0,1): best cos = 1/sqrt2. b = (0,1) against hyp
+  // tokens (1,0), (1,1)/sqrt2, (0,1): best = 1 (the SEP token, which still takes part in the max).
+  CHECK(p.item<double>() == Approx(1 / std::sqrt(2.0)).epsilon(1e-6));
+  CHECK(r.item<double>() == Approx(1.0).epsilon(1e-6));
+  CHECK(f.item<double>() == Approx(2 * (1 / std::sqrt(2.0)) / (1 / std::sqrt(2.0) + 1)).epsilon(1e-6));
+}
+
+TEST_CASE("BERTScore with a RoBERTa checkpoint: identity, symmetry, an independent computation", "[eval][bertscore]") {
+  ECGBENCH_REQUIRE_TEST_DATA("golden/roberta");
+  const auto dir = test::toy_roberta_dir(test_data_path);
+  eval::BertScoreOptions o;
+  o.layer = 1;
+  o.batch_size = 2;
+  const eval::BertScorer scorer(dir, o);
+  const std::vector<std::string> refs{"sinus rhythm", "normal ecg", "sinus rhythm with st elevation"};
+  const std::vector<std::string> hyps{"sinus rhythm", "sinus tachycardia", "st elevation"};
+  const auto s = scorer.score(refs, hyps);
+  REQUIRE(s.f1.size() == 3);
+  CHECK(s.precision[0] == Approx(1.0).epsilon(1e-6));
+  CHECK(s.f1[0] == Approx(1.0).epsilon(1e-6));
+  const auto swapped = scorer.score(hyps, refs);
+  for (std::size_t i = 0; i < 3; ++i) {
+    CHECK(swapped.precision[i] == Approx(s.recall[i]).epsilon(1e-6));
+    CHECK(swapped.recall[i] == Approx(s.precision[i]).epsilon(1e-6));
+  }
+  // Independent: embed each sentence alone (no padding), loop over tokens in double.
+  auto bert = models::load_bert(dir);
+  torch::NoGradGuard g;
+  auto embed = [&](const std::string& text) {
+    const auto ids = scorer.encode(text);
+    const auto out = bert->encode(torch::tensor(std::vector<std::int64_t>(ids.begin(), ids.end())).unsqueeze(0), {}, {}, true);
+    return out.hidden_states[1].squeeze(0).to(torch::kFloat64);
+  };
+  for (std::size_t i = 0; i < 3; ++i) {
+    const torch::Tensor h = embed(hyps[i]), r = embed(refs[i]);
+    auto best = [](const torch::Tensor& a, const torch::Tensor& b) {  // mean over a's inner tokens of max cos against all of b
+      double sum = 0;
+      for (std::int64_t x = 1; x + 1 < a.size(0); ++x) {
+        double m = -2;
+        for (std::int64_t y = 0; y < b.size(0); ++y)
+          m = std::max(m, (a[x] * b[y]).sum().item<double>() / (a[x].norm().item<double>() * b[y].norm().item<double>()));
+        sum += m;
+      }
+      return sum / static_cast<double>(a.size(0) - 2);
+    };
+    INFO("pair " << i);
+    CHECK(s.precision[i] == Approx(best(h, r)).epsilon(1e-5));
+    CHECK(s.recall[i] == Approx(best(r, h)).epsilon(1e-5));
+  }
+  // Layer out of range, missing baseline row.
+  o.layer = 7;
+  CHECK_THROWS_WITH(eval::BertScorer(dir, o), Catch::Contains("layer 7 outside 0..2"));
+  o.layer = 2;
+  write_file_atomically(dir / "baseline.csv", std::string("LAYER,P,R,F\n1,0.8,0.8,0.8\n"));
+  o.baseline = dir / "baseline.csv";
+  CHECK_THROWS_WITH(eval::BertScorer(dir, o), Catch::Contains("no baseline row for layer 2"));
+  // Rescaling: (x - b) / (1 - b).
+  o.layer = 1;
+  const eval::BertScorer rescaled(dir, o);
+  CHECK(rescaled.score(refs, hyps).f1[1] == Approx((s.f1[1] - 0.8) / 0.2).epsilon(1e-6));
 }

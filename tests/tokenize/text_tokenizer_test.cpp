@@ -321,6 +321,36 @@ TEST_CASE("Qwen normalises to NFC; SentencePiece adds BOS and decodes", "[tokeni
   CHECK_THROWS_WITH(HfTokenizer::from_sentencepiece(test::temp_dir() / "cut.model"), Catch::Contains("cut.model") && Catch::Contains("malformed"));
 }
 
+TEST_CASE("WordPiece (BERT): normaliser, punctuation split, longest-match sub-words, [UNK]", "[tokenize][text]") {
+  const auto dir = test::temp_dir() / "bert-vocab";
+  std::filesystem::create_directories(dir);
+  const std::vector<std::string> vocab{"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "hello", "world",
+                                       "!", ",", "the", "##s", "cafe", "\xE4\xB8\xAD", "\xE6\x96\x87", "a", "##b"};
+  std::string txt;
+  for (const auto& v : vocab) txt += v + "\n";
+  write_file_atomically(dir / "vocab.txt", txt);
+  const auto t = HfTokenizer::from_directory(dir);
+  CHECK(t.kind() == HfTokenizer::Kind::wordpiece);
+  // Lower-cased, accents stripped, punctuation split, "##" continuations, CLS/SEP around.
+  CHECK(t.encode("UnAffable hello, World!") == std::vector<std::int32_t>{2, 5, 6, 7, 8, 11, 9, 10, 3});
+  CHECK(t.encode("Caf\xC3\xA9 hellos", false) == std::vector<std::int32_t>{14, 8, 13});
+  CHECK(t.encode("\xE4\xB8\xAD\xE6\x96\x87", false) == std::vector<std::int32_t>{15, 16});  // CJK characters stand alone
+  CHECK(t.encode("xyz abbb unaff", false) == std::vector<std::int32_t>{1, 17, 18, 18, 18, 5, 6});
+  CHECK(t.encode("hello\u00A0\tworld\x01", false) == std::vector<std::int32_t>{8, 9});  // clean_text
+  CHECK(t.decode(t.encode("UnAffable hello, World!"), true) == "unaffable hello , world !");
+  CHECK(t.decode(t.encode("hello [MASK] world", false)) == "hello [MASK] world");
+  // tokenizer.json form, case kept.
+  Json j{{"model", {{"type", "WordPiece"}, {"unk_token", "[UNK]"}, {"continuing_subword_prefix", "##"}, {"max_input_chars_per_word", 100}, {"vocab", Json::object()}}},
+         {"normalizer", {{"type", "BertNormalizer"}, {"lowercase", false}, {"clean_text", true}, {"handle_chinese_chars", true}, {"strip_accents", nullptr}}},
+         {"pre_tokenizer", {{"type", "BertPreTokenizer"}}},
+         {"post_processor", {{"type", "BertProcessing"}, {"sep", {"[SEP]", 3}}, {"cls", {"[CLS]", 2}}}},
+         {"added_tokens", Json::array()}};
+  for (std::size_t i = 0; i < vocab.size(); ++i) j["model"]["vocab"][vocab[i]] = i;
+  j["model"]["vocab"]["Hello"] = 19;
+  const auto cased = load_json(j, "wordpiece.json");
+  CHECK(cased.encode("Hello hello") == std::vector<std::int32_t>{2, 19, 8, 3});
+}
+
 TEST_CASE("batch encoding equals one-by-one on several threads", "[tokenize][text]") {
   const auto t = load_json(toy_tokenizer_json({{"a", "b"}, {"ab", "c"}, {bytes_to_byte_level(" "), "ab"}}), "batch.json");
   std::vector<std::string> texts;
@@ -336,9 +366,9 @@ TEST_CASE("bad tokenizer files and inputs give errors naming the file and the pr
   write_json(dir / "nomerges.json", j);
   CHECK_THROWS_WITH(HfTokenizer::from_tokenizer_json(dir / "nomerges.json"), Catch::Contains("nomerges.json") && Catch::Contains("missing merges"));
   j = toy_tokenizer_json({});
-  j["model"]["type"] = "WordPiece";
+  j["model"]["type"] = "Unigram";
   write_json(dir / "wp.json", j);
-  CHECK_THROWS_WITH(HfTokenizer::from_tokenizer_json(dir / "wp.json"), Catch::Contains("unsupported model type 'WordPiece'"));
+  CHECK_THROWS_WITH(HfTokenizer::from_tokenizer_json(dir / "wp.json"), Catch::Contains("unsupported model type 'Unigram'"));
   j = toy_tokenizer_json({{"a", "b"}});
   j["model"]["merges"].push_back("x zz");
   write_json(dir / "badmerge.json", j);

@@ -26,13 +26,14 @@
 #include "ecgbench/tokenize/split_regex.hpp"
 #include "ecgbench/tokenize/text_tokenizer_concept.hpp"
 #include "ecgbench/tokenize/utf8.hpp"
+#include "ecgbench/tokenize/wordpiece.hpp"
 
 namespace ecgbench::tokenize {
 
 /// A loaded text tokenizer. Copies share the (immutable) model; encode/decode are thread-safe.
 class HfTokenizer {
  public:
-  enum class Kind { byte_level_bpe, sentencepiece };
+  enum class Kind { byte_level_bpe, sentencepiece, wordpiece };
 
   // --- loading ------------------------------------------------------------------------------------
 
@@ -44,9 +45,16 @@ class HfTokenizer {
     else if (std::filesystem::exists(dir / "vocab.json") && std::filesystem::exists(dir / "merges.txt"))
       t = from_gpt2_files(dir / "vocab.json", dir / "merges.txt");
     else if (std::filesystem::exists(dir / "tokenizer.model")) t = from_sentencepiece(dir / "tokenizer.model");
-    else
+    else if (std::filesystem::exists(dir / "vocab.txt")) {
+      bool lower = true;  // BertTokenizer's default
+      if (std::filesystem::exists(dir / "tokenizer_config.json")) {
+        const Json c = read_json(dir / "tokenizer_config.json");
+        if (c.is_object() && c.contains("do_lower_case") && c["do_lower_case"].is_boolean()) lower = c["do_lower_case"].get<bool>();
+      }
+      t = from_bert_vocab(dir / "vocab.txt", lower);
+    } else
       throw Error({dir.string(), {}, {}, {}},
-                  "no tokenizer found (expected tokenizer.json, vocab.json + merges.txt, or tokenizer.model)");
+                  "no tokenizer found (expected tokenizer.json, vocab.json + merges.txt, tokenizer.model or vocab.txt)");
     if (std::filesystem::exists(dir / "special_tokens_map.json")) t.apply_config(dir / "special_tokens_map.json");
     if (std::filesystem::exists(dir / "tokenizer_config.json")) t.apply_config(dir / "tokenizer_config.json");
     return t;
@@ -62,8 +70,9 @@ class HfTokenizer {
     if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) throw Error({file, {}, {}, {}}, "missing 'model' object");
     const Json& m = j["model"];
     const std::string type = m.value("type", std::string("BPE"));
+    if (type == "WordPiece") return wordpiece_from_json(j, file);
     if (type != "BPE")
-      throw Error({file, {}, {}, "model.type"}, "unsupported model type '" + type + "' (supported: byte-level BPE; "
+      throw Error({file, {}, {}, "model.type"}, "unsupported model type '" + type + "' (supported: byte-level BPE, WordPiece; "
                   "for SentencePiece models load tokenizer.model)");
     if (m.value("byte_fallback", false) || (m.contains("dropout") && !m["dropout"].is_null()))
       throw Error({file, {}, {}, "model"}, "BPE with byte_fallback or dropout is not supported (load tokenizer.model for SentencePiece-style BPE)");
@@ -117,6 +126,38 @@ class HfTokenizer {
       }
     }
     t.parse_post_processor(j.value("post_processor", Json()), file);
+    t.added_.prepare();
+    return t;
+  }
+
+  /// BERT's vocab.txt (one token per line, id = line index) with BertTokenizer's defaults:
+  /// [CLS] text [SEP], the five special tokens, `do_lower_case` (strips accents too).
+  static HfTokenizer from_bert_vocab(const std::filesystem::path& path, bool do_lower_case = true) {
+    const std::string text = read_file(path);
+    std::vector<std::pair<std::string, std::int32_t>> vocab;
+    std::size_t b = 0;
+    while (b < text.size()) {
+      std::size_t e = text.find('\n', b);
+      if (e == std::string::npos) e = text.size();
+      std::string tok = text.substr(b, e - b);
+      if (!tok.empty() && tok.back() == '\r') tok.pop_back();
+      vocab.emplace_back(tok, static_cast<std::int32_t>(vocab.size()));
+      b = e + 1;
+    }
+    HfTokenizer t;
+    t.kind_ = Kind::wordpiece;
+    t.source_ = path.string();
+    BertNormalizerOptions norm;
+    norm.lowercase = do_lower_case;
+    t.wp_ = std::make_shared<const WordPiece>(vocab, "[UNK]", "##", 100, norm, path.string());
+    for (const char* sp : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"})
+      if (auto id = t.wp_->find(sp)) t.add_token_entry({sp, *id, true});
+    t.unk_ = t.wp_->unk_id();
+    t.pad_ = t.wp_->find("[PAD]");
+    const auto cls = t.wp_->find("[CLS]"), sep = t.wp_->find("[SEP]");
+    if (!cls || !sep) throw Error({path.string(), {}, {}, {}}, "BERT vocabulary lacks [CLS] or [SEP]");
+    t.template_prefix_ = {*cls};
+    t.template_suffix_ = {*sep};
     t.added_.prepare();
     return t;
   }
@@ -283,21 +324,25 @@ class HfTokenizer {
     std::vector<std::int32_t> run;  // consecutive SentencePiece ids decode together (leading-space rule)
     auto flush = [&] {
       if (run.empty()) return;
-      out += spm_->decode(run);
+      if (kind_ == Kind::wordpiece && !out.empty()) out += ' ';
+      out += kind_ == Kind::wordpiece ? wp_->decode(run) : spm_->decode(run);
       run.clear();
     };
     for (std::int32_t id : ids) {
       if (id < 0 || static_cast<std::size_t>(id) >= vocab_size())
         throw Error({source_, {}, {}, "id " + std::to_string(id)}, "token id outside the vocabulary of " + std::to_string(vocab_size()));
       if (const AddedToken* a = added_by_id(id)) {
-        if (kind_ == Kind::sentencepiece) flush();
-        if (!(skip_special_tokens && a->special)) out += a->content;
+        if (kind_ != Kind::byte_level_bpe) flush();
+        if (!(skip_special_tokens && a->special)) {
+          if (kind_ == Kind::wordpiece && !out.empty()) out += ' ';
+          out += a->content;
+        }
         continue;
       }
-      if (kind_ == Kind::sentencepiece) run.push_back(id);
+      if (kind_ != Kind::byte_level_bpe) run.push_back(id);
       else out += bpe_->token_bytes(id);
     }
-    if (kind_ == Kind::sentencepiece) flush();
+    if (kind_ != Kind::byte_level_bpe) flush();
     return utf8_lossy(out);
   }
 
@@ -306,6 +351,7 @@ class HfTokenizer {
   [[nodiscard]] std::optional<std::int32_t> token_to_id(std::string_view token) const {
     if (const AddedToken* a = added_.find(token)) return a->id;
     if (kind_ == Kind::sentencepiece) return spm_->find(token);
+    if (kind_ == Kind::wordpiece) return wp_->find(token);
     if (auto raw = byte_level_to_bytes(token)) return bpe_->find_bytes(*raw);
     return std::nullopt;
   }
@@ -314,6 +360,7 @@ class HfTokenizer {
     if (const AddedToken* a = added_by_id(id)) return a->content;
     if (id < 0 || static_cast<std::size_t>(id) >= model_size()) throw Error("token id " + std::to_string(id) + " outside the vocabulary");
     if (kind_ == Kind::sentencepiece) return spm_->piece(id).text;
+    if (kind_ == Kind::wordpiece) return wp_->token(id);
     return bytes_to_byte_level(bpe_->token_bytes(id));
   }
   /// Model vocabulary plus added tokens (the embedding rows a model needs).
@@ -335,6 +382,7 @@ class HfTokenizer {
 
  private:
   [[nodiscard]] std::size_t model_size() const {
+    if (kind_ == Kind::wordpiece) return wp_->size();
     return kind_ == Kind::sentencepiece ? spm_->size() : (bpe_ ? bpe_->size() : 0);
   }
   [[nodiscard]] const AddedToken* added_by_id(std::int32_t id) const {
@@ -355,8 +403,48 @@ class HfTokenizer {
     added_ids_.insert(std::upper_bound(added_ids_.begin(), added_ids_.end(), entry), entry);
   }
 
+  static HfTokenizer wordpiece_from_json(const Json& j, const std::string& file) {
+    const Json& m = j["model"];
+    if (!m.contains("vocab") || !m["vocab"].is_object()) throw Error({file, {}, {}, "model.vocab"}, "missing vocabulary");
+    std::vector<std::pair<std::string, std::int32_t>> vocab;
+    for (const auto& [k, v] : m["vocab"].items()) {
+      if (!v.is_number_integer()) throw Error({file, {}, {}, "model.vocab['" + k + "']"}, "token id is not an integer");
+      vocab.emplace_back(k, v.get<std::int32_t>());
+    }
+    BertNormalizerOptions norm;
+    norm.clean_text = norm.handle_chinese_chars = norm.lowercase = false;
+    const Json n = j.value("normalizer", Json());
+    if (n.is_object()) {
+      if (n.value("type", "") != "BertNormalizer") throw Error({file, {}, {}, "normalizer"}, "WordPiece supports the BertNormalizer only");
+      norm.clean_text = n.value("clean_text", true);
+      norm.handle_chinese_chars = n.value("handle_chinese_chars", true);
+      norm.lowercase = n.value("lowercase", true);
+      if (n.contains("strip_accents") && n["strip_accents"].is_boolean()) norm.strip_accents = n["strip_accents"].get<bool>();
+    }
+    const Json p = j.value("pre_tokenizer", Json());
+    if (p.is_object() && p.value("type", "") != "BertPreTokenizer")
+      throw Error({file, {}, {}, "pre_tokenizer"}, "WordPiece supports the BertPreTokenizer only");
+    HfTokenizer t;
+    t.kind_ = Kind::wordpiece;
+    t.source_ = file;
+    t.wp_ = std::make_shared<const WordPiece>(vocab, m.value("unk_token", std::string("[UNK]")), m.value("continuing_subword_prefix", std::string("##")),
+                                              m.value("max_input_chars_per_word", std::size_t{100}), norm, file);
+    t.unk_ = t.wp_->unk_id();
+    if (j.contains("added_tokens") && j["added_tokens"].is_array())
+      for (const auto& a : j["added_tokens"])
+        t.add_token_entry({json_get<std::string>(a, "content", file, "added_tokens"), json_get<std::int32_t>(a, "id", file, "added_tokens"),
+                           a.value("special", false), a.value("lstrip", false), a.value("rstrip", false), a.value("single_word", false)});
+    t.parse_post_processor(j.value("post_processor", Json()), file);
+    t.added_.prepare();
+    return t;
+  }
+
   void encode_plain(std::string_view text, std::vector<std::int32_t>& ids) const {
     if (text.empty()) return;
+    if (kind_ == Kind::wordpiece) {
+      wp_->encode(text, ids);
+      return;
+    }
     std::string normalized_storage;
     if (nfc_) {
       normalized_storage = nfc(text);
@@ -449,6 +537,7 @@ class HfTokenizer {
   std::string source_;
   std::shared_ptr<const ByteLevelBpe> bpe_;
   std::shared_ptr<const SentencePieceBpe> spm_;
+  std::shared_ptr<const WordPiece> wp_;
   std::vector<SplitRegex> splits_;
   bool nfc_ = false, add_prefix_space_ = false;
   AddedTokenSet added_;

@@ -12,6 +12,8 @@
 #include "ecgbench/tokenize/chat_template.hpp"
 #include "ecgbench/tokenize/default_system_prompt.hpp"
 #include "ecgbench/tokenize/hf_tokenizer.hpp"
+#include "ecgbench/tokenize/sentencepiece_bpe.hpp"
 #include "ecgbench/tokenize/split_regex.hpp"
 #include "ecgbench/tokenize/text_tokenizer_concept.hpp"
 #include "ecgbench/tokenize/utf8.hpp"
+#include "ecgbench/tokenize/wordpiece.hpp"
