@@ -7,7 +7,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: deps configure build demo test bench install clean
+.PHONY: deps configure build demo test test-sanitize fuzz bench install clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -27,6 +27,20 @@ demo: configure
 test: configure
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer. Built with g++: Debian's
+# LibTorch 1.13 headers do not compile with clang 14 in C++20 mode (the fuzzers, torch-free, use clang).
+SANITIZE_BUILD ?= build-sanitize
+test-sanitize: deps
+	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DECGBENCH_SANITIZE=ON -DECGBENCH_BUILD_BENCHMARKS=OFF
+	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
+	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -E install_consumer
+
+# libFuzzer targets (clang 14), each for FUZZ_SECONDS (default 60); see tests/FUZZING.md.
+fuzz:
+	bash scripts/install-deps.sh fuzz
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash scripts/fuzz.sh $(FUZZ_TARGETS)
 
 bench: configure
 	cmake --build $(BUILD) -j $(JOBS)

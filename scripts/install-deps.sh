@@ -14,6 +14,8 @@ packages=(
   libpcre2-dev libicu-dev                       # text tokenizers (pre-tokenizer regexes, NFC)
   wordnet-base                                  # WordNet 3.0 for METEOR
 )
+# `install-deps.sh fuzz`: also clang 14 with libFuzzer (make fuzz).
+if [ "${1:-}" = fuzz ]; then packages+=(clang-14 libclang-rt-14-dev); fi
 
 missing=()
 for p in "${packages[@]}"; do

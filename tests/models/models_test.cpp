@@ -356,6 +356,10 @@ TEST_CASE("bad checkpoints: missing tensor, wrong shape, unknown architecture", 
   wrong["model.norm.weight"] = {hf::StDType::f32, {32}, std::string(128, '\0')};
   hf::write_safetensors(dir / "model.safetensors", wrong);
   CHECK_THROWS_WITH(load_causal_lm(dir), Catch::Contains("'model.norm.weight'") && Catch::Contains("shape [32] does not match the model's [64]"));
+  // A truncated download: the header promises more data than the file holds.
+  const std::string full = read_file(test_data_path / "qwen2/model.safetensors");
+  write_file_atomically(dir / "model.safetensors", full.substr(0, full.size() / 2));
+  CHECK_THROWS_WITH(load_causal_lm(dir), Catch::Contains("model.safetensors") && Catch::Contains("outside the"));
   Json cfg = read_json(dir / "config.json");
   cfg["architectures"] = {"MambaForCausalLM"};
   cfg["model_type"] = "mamba";

@@ -136,8 +136,16 @@ inline std::string pulse_stem(const std::string& image, const std::string& file,
 }  // namespace detail
 
 /// Reads the items of one source file of data set `name`.
+inline std::vector<SourceItem> read_mapping_source_unchecked(const std::string& name, const Json& data, const std::string& file,
+                                                             const MappingOptions& opt);
+
 inline std::vector<SourceItem> read_mapping_source(const std::string& name, const Json& data, const std::string& file,
                                                    const MappingOptions& opt = {}) {
+  return with_json_errors(file, [&] { return read_mapping_source_unchecked(name, data, file, opt); });
+}
+
+inline std::vector<SourceItem> read_mapping_source_unchecked(const std::string& name, const Json& data, const std::string& file,
+                                                             const MappingOptions& opt) {
   if (std::find(mapping_dataset_names().begin(), mapping_dataset_names().end(), name) == mapping_dataset_names().end())
     throw Error({file, {}, {}, {}}, "unknown data set '" + name + "'");
   if (!data.is_array()) throw Error({file, {}, {}, {}}, "expected a JSON list of items");

@@ -12,6 +12,7 @@
 #include <unicode/unistr.h>
 
 #include "ecgbench/core/error.hpp"
+#include "ecgbench/tokenize/utf8.hpp"
 
 namespace ecgbench::eval {
 
@@ -39,23 +40,7 @@ inline bool python_space(char32_t c) {
 }  // namespace detail
 
 /// Appends the UTF-8 encoding of a code point.
-inline void append_code_point(std::string& out, char32_t cp) {
-  if (cp < 0x80) {
-    out.push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out.push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out.push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out.push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out.push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
+inline void append_code_point(std::string& out, char32_t cp) { tokenize::append_utf8(out, static_cast<std::uint32_t>(cp)); }
 
 /// Decodes one code point at s[i] and advances i (Error on invalid UTF-8).
 inline char32_t next_code_point(std::string_view s, std::size_t& i) { return detail::next_code_point(s, i); }

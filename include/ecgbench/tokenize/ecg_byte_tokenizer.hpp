@@ -101,11 +101,19 @@ class EcgByteTokenizer {
   void save(const std::filesystem::path& p) const { write_json(p, to_json(), -1); }
 
   static EcgByteTokenizer from_json(const Json& j, const std::string& source) {
+    return with_json_errors(source, [&] { return from_json_unchecked(j, source); });
+  }
+
+  static EcgByteTokenizer load(const std::filesystem::path& p) { return from_json(read_json(p), p.string()); }
+
+ private:
+  static EcgByteTokenizer from_json_unchecked(const Json& j, const std::string& source) {
     if (!j.is_object()) throw Error({source, {}, {}, {}}, "tokenizer file is not a JSON object");
     if (json_get<std::string>(j, "format", source, "header") != "ecgbench.ecg-byte")
       throw Error({source, {}, {}, "format"}, "not an ECG-Byte tokenizer (format is '" + j["format"].get<std::string>() + "')");
     if (json_get<int>(j, "version", source, "header") != 1) throw Error({source, {}, {}, "version"}, "unsupported version");
     std::vector<MergePair> merges;
+    if (!j.contains("merges")) throw Error({source, {}, {}, "merges"}, "missing key 'merges'");
     const auto& m = j.at("merges");
     if (!m.is_array()) throw Error({source, {}, {}, "merges"}, "'merges' is not a list");
     for (std::size_t i = 0; i < m.size(); ++i) {
@@ -117,7 +125,7 @@ class EcgByteTokenizer {
     return EcgByteTokenizer(json_get<std::string>(j, "alphabet", source, "header"), std::move(merges), source);
   }
 
-  static EcgByteTokenizer load(const std::filesystem::path& p) { return from_json(read_json(p), p.string()); }
+ public:
 
   /// Upstream's pickle: (vocab dict int -> str, merges [(byte list, id), ...]). Merges store the full
   /// byte sequence of each new token; the pair is recovered as the split whose left part is the

@@ -64,6 +64,18 @@ class HfTokenizer {
   static HfTokenizer from_tokenizer_json(const std::filesystem::path& path) {
     const std::string file = path.string();
     const Json j = read_json(path);
+    return with_json_errors(file, [&] { return from_tokenizer_json_value(j, file); });
+  }
+
+  /// Reads BOS/EOS/PAD/UNK names and add_bos_token/add_eos_token from tokenizer_config.json or
+  /// special_tokens_map.json. A named token that the tokenizer does not know is an error.
+  void apply_config(const std::filesystem::path& path) {
+    const Json c = read_json(path);
+    with_json_errors(path.string(), [&] { apply_config_value(c, path.string()); });
+  }
+
+ private:
+  static HfTokenizer from_tokenizer_json_value(const Json& j, const std::string& file) {
     HfTokenizer t;
     t.kind_ = Kind::byte_level_bpe;
     t.source_ = file;
@@ -81,8 +93,7 @@ class HfTokenizer {
     std::vector<std::pair<std::string, std::int32_t>> vocab;
     vocab.reserve(m["vocab"].size());
     for (const auto& [k, v] : m["vocab"].items()) {
-      if (!v.is_number_integer()) throw Error({file, {}, {}, "model.vocab['" + k + "']"}, "token id is not an integer");
-      vocab.emplace_back(k, v.get<std::int32_t>());
+      vocab.emplace_back(k, json_as<std::int32_t>(v, file, "model.vocab['" + k + "']"));
     }
     std::vector<std::pair<std::string, std::string>> merges;
     merges.reserve(m["merges"].size());
@@ -130,6 +141,7 @@ class HfTokenizer {
     return t;
   }
 
+ public:
   /// BERT's vocab.txt (one token per line, id = line index) with BertTokenizer's defaults:
   /// [CLS] text [SEP], the five special tokens, `do_lower_case` (strips accents too).
   static HfTokenizer from_bert_vocab(const std::filesystem::path& path, bool do_lower_case = true) {
@@ -165,12 +177,16 @@ class HfTokenizer {
   /// GPT-2's original files: vocab.json (token -> id) and merges.txt ("#version" line, "a b" lines).
   /// `<|endoftext|>` becomes the special BOS/EOS/UNK token as in transformers' GPT2Tokenizer.
   static HfTokenizer from_gpt2_files(const std::filesystem::path& vocab_path, const std::filesystem::path& merges_path) {
+    return with_json_errors(vocab_path.string(), [&] { return from_gpt2_files_unchecked(vocab_path, merges_path); });
+  }
+
+ private:
+  static HfTokenizer from_gpt2_files_unchecked(const std::filesystem::path& vocab_path, const std::filesystem::path& merges_path) {
     const Json v = read_json(vocab_path);
     if (!v.is_object()) throw Error({vocab_path.string(), {}, {}, {}}, "vocab.json is not an object");
     std::vector<std::pair<std::string, std::int32_t>> vocab;
     for (const auto& [k, id] : v.items()) {
-      if (!id.is_number_integer()) throw Error({vocab_path.string(), {}, {}, "'" + k + "'"}, "token id is not an integer");
-      vocab.emplace_back(k, id.get<std::int32_t>());
+      vocab.emplace_back(k, json_as<std::int32_t>(id, vocab_path.string(), "'" + k + "'"));
     }
     std::ifstream in(merges_path);
     if (!in) throw Error({merges_path.string(), {}, {}, {}}, "cannot open merges file");
@@ -200,6 +216,8 @@ class HfTokenizer {
     return t;
   }
 
+
+ public:
   /// A SentencePiece model. Control pieces become special added tokens (so chat templates can
   /// write "<bos>"); BOS is added by default, as Llama and Gemma do.
   static HfTokenizer from_sentencepiece(const std::filesystem::path& path) {
@@ -223,11 +241,7 @@ class HfTokenizer {
     return t;
   }
 
-  /// Reads BOS/EOS/PAD/UNK names and add_bos_token/add_eos_token from tokenizer_config.json or
-  /// special_tokens_map.json. A named token that the tokenizer does not know is an error.
-  void apply_config(const std::filesystem::path& path) {
-    const std::string file = path.string();
-    const Json c = read_json(path);
+  void apply_config_value(const Json& c, const std::string& file) {
     if (!c.is_object()) throw Error({file, {}, {}, {}}, "not a JSON object");
     auto token_of = [&](const char* key) -> std::optional<std::optional<std::int32_t>> {
       if (!c.contains(key)) return std::nullopt;
@@ -271,7 +285,8 @@ class HfTokenizer {
     }
     if (c.contains("chat_template") && c["chat_template"].is_string()) chat_template_ = c["chat_template"].get<std::string>();
     if (c.contains("model_max_length") && c["model_max_length"].is_number())
-      model_max_length_ = c["model_max_length"].get<double>() < 1e12 ? static_cast<std::size_t>(c["model_max_length"].get<double>()) : 0;
+      model_max_length_ = c["model_max_length"].get<double>() < 1e12 && c["model_max_length"].get<double>() >= 0
+                              ? static_cast<std::size_t>(c["model_max_length"].get<double>()) : 0;
     added_.prepare();
   }
 
@@ -408,8 +423,7 @@ class HfTokenizer {
     if (!m.contains("vocab") || !m["vocab"].is_object()) throw Error({file, {}, {}, "model.vocab"}, "missing vocabulary");
     std::vector<std::pair<std::string, std::int32_t>> vocab;
     for (const auto& [k, v] : m["vocab"].items()) {
-      if (!v.is_number_integer()) throw Error({file, {}, {}, "model.vocab['" + k + "']"}, "token id is not an integer");
-      vocab.emplace_back(k, v.get<std::int32_t>());
+      vocab.emplace_back(k, json_as<std::int32_t>(v, file, "model.vocab['" + k + "']"));
     }
     BertNormalizerOptions norm;
     norm.clean_text = norm.handle_chinese_chars = norm.lowercase = false;
@@ -428,7 +442,8 @@ class HfTokenizer {
     t.kind_ = Kind::wordpiece;
     t.source_ = file;
     t.wp_ = std::make_shared<const WordPiece>(vocab, m.value("unk_token", std::string("[UNK]")), m.value("continuing_subword_prefix", std::string("##")),
-                                              m.value("max_input_chars_per_word", std::size_t{100}), norm, file);
+                                              m.contains("max_input_chars_per_word") ? json_as<std::size_t>(m["max_input_chars_per_word"], file, "max_input_chars_per_word") : 100,
+                                              norm, file);
     t.unk_ = t.wp_->unk_id();
     if (j.contains("added_tokens") && j["added_tokens"].is_array())
       for (const auto& a : j["added_tokens"])
@@ -519,15 +534,16 @@ class HfTokenizer {
           const std::string name = piece["SpecialToken"].value("id", "");
           std::vector<std::int32_t> ids;
           if (p.contains("special_tokens") && p["special_tokens"].contains(name))
-            ids = p["special_tokens"][name].value("ids", std::vector<std::int32_t>{});
+            ids = p["special_tokens"][name].contains("ids") ? json_as<std::vector<std::int32_t>>(p["special_tokens"][name]["ids"], file, "post_processor.special_tokens")
+                                                           : std::vector<std::int32_t>{};
           else ids.push_back(id_of(name, "post_processor"));
           auto& dst = after ? template_suffix_ : template_prefix_;
           dst.insert(dst.end(), ids.begin(), ids.end());
         }
       }
     } else if (type == "RobertaProcessing" || type == "BertProcessing") {
-      template_prefix_.push_back(p["cls"][1].get<std::int32_t>());
-      template_suffix_.push_back(p["sep"][1].get<std::int32_t>());
+      template_prefix_.push_back(json_as<std::int32_t>(p.at("cls").at(1), file, "post_processor.cls"));
+      template_suffix_.push_back(json_as<std::int32_t>(p.at("sep").at(1), file, "post_processor.sep"));
     } else {
       throw Error({file, {}, {}, "post_processor"}, "unsupported post-processor '" + type + "'");
     }

@@ -219,10 +219,28 @@ class PickleMachine {
     v.items = std::make_shared<std::vector<PyValue>>();
     return v;
   }
-  static PyValue make_tuple(std::vector<PyValue> items) {
+  PyValue make_tuple(std::vector<PyValue> items) {
     PyValue v = make_seq(PyValue::Kind::tuple);
+    for (const auto& item : items) check_child(item, v.items.get());
     *v.items = std::move(items);
     return v;
+  }
+  // Containers nest at most max_nesting deep and never contain themselves (memo references could
+  // build cycles): deeper values would overflow the stack when destroyed or walked.
+  static constexpr int max_nesting = 100;
+  void check_child(const PyValue& child, const void* container, int depth = 1) {
+    if (depth > max_nesting) fail("containers nested deeper than " + std::to_string(max_nesting));
+    if (child.items) {
+      if (child.items.get() == container) fail("a container inside itself");
+      for (const auto& c : *child.items) check_child(c, container, depth + 1);
+    }
+    if (child.entries) {
+      if (child.entries.get() == container) fail("a container inside itself");
+      for (const auto& [k, v] : *child.entries) {
+        check_child(k, container, depth + 1);
+        check_child(v, container, depth + 1);
+      }
+    }
   }
   static PyValue make_dict() {
     PyValue v;
@@ -232,9 +250,15 @@ class PickleMachine {
   }
   void append(PyValue& list, PyValue v) {
     if (v.is(PyValue::Kind::mark)) fail("MARK appended to a list");
+    check_child(v, list.items.get());
     list.items->push_back(std::move(v));
   }
-  void set_item(PyValue& dct, PyValue k, PyValue v) { dct.entries->emplace_back(std::move(k), std::move(v)); }
+  void set_item(PyValue& dct, PyValue k, PyValue v) {
+    if (k.is(PyValue::Kind::mark) || v.is(PyValue::Kind::mark)) fail("MARK stored in a dict");
+    check_child(k, dct.entries.get());
+    check_child(v, dct.entries.get());
+    dct.entries->emplace_back(std::move(k), std::move(v));
+  }
 
   std::string_view d_;
   std::string name_;

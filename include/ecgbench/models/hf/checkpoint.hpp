@@ -17,6 +17,7 @@
 #include "ecgbench/core/error.hpp"
 #include "ecgbench/core/json.hpp"
 #include "ecgbench/core/log.hpp"
+#include "ecgbench/models/hf/config.hpp"
 #include "ecgbench/models/hf/safetensors.hpp"
 
 namespace ecgbench::hf {
@@ -175,37 +176,5 @@ inline void save_state(const torch::nn::Module& module, const std::filesystem::p
   write_safetensors(path, out);
 }
 
-/// config.json with the file name kept for error messages.
-struct ModelConfig {
-  Json json;
-  std::string file;
-
-  static ModelConfig load(const std::filesystem::path& dir) {
-    const auto path = std::filesystem::is_directory(dir) ? dir / "config.json" : dir;
-    if (!std::filesystem::exists(path)) throw Error({path.string(), {}, {}, {}}, "config.json not found");
-    ModelConfig c{read_json(path), path.string()};
-    if (!c.json.is_object()) throw Error({c.file, {}, {}, {}}, "config.json is not a JSON object");
-    return c;
-  }
-  template <class T>
-  [[nodiscard]] T get(const std::string& key, T fallback) const {
-    if (!json.contains(key) || json[key].is_null()) return fallback;
-    try {
-      return json[key].get<T>();
-    } catch (const Json::exception& e) {
-      throw Error({file, {}, {}, key}, std::string("wrong type: ") + e.what());
-    }
-  }
-  template <class T>
-  [[nodiscard]] T require(const std::string& key) const {
-    if (!json.contains(key) || json[key].is_null()) throw Error({file, {}, {}, key}, "missing key '" + key + "'");
-    return get<T>(key, T{});
-  }
-  [[nodiscard]] std::string architecture() const {
-    if (json.contains("architectures") && json["architectures"].is_array() && !json["architectures"].empty())
-      return json["architectures"][0].get<std::string>();
-    return get<std::string>("model_type", "");
-  }
-};
 
 }  // namespace ecgbench::hf

@@ -86,11 +86,15 @@ class SafetensorsFile {
       j = nlohmann::json::parse(header);
     } catch (const nlohmann::json::parse_error& e) {
       throw Error({file, {}, 8 + e.byte, {}}, std::string("invalid safetensors JSON header: ") + e.what());
+    } catch (const nlohmann::json::exception& e) {  // e.g. a number too large
+      throw Error({file, {}, 8, {}}, std::string("invalid safetensors JSON header: ") + e.what());
     }
     if (!j.is_object()) throw Error({file, {}, 8, {}}, "safetensors header is not a JSON object");
     const unsigned char* data = bytes.data() + 8 + n;
     const std::size_t data_size = bytes.size() - 8 - n;
-    for (const auto& [name, v] : j.items()) {
+    for (const auto& item : j.items()) {
+      const std::string& name = item.key();  // (not a structured binding: clang 14 cannot capture those)
+      const auto& v = item.value();
       if (name == "__metadata__") {
         if (v.is_object())
           for (const auto& [k, x] : v.items())

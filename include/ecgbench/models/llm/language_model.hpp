@@ -38,21 +38,23 @@ concept LanguageModel = requires(M m, const torch::Tensor& ids, const LmInputs& 
   m->resize_token_embeddings(n);
 };
 
+/// Keeps the first rows of a [rows, dim] parameter and adds new ones ~ N(0, std^2) (transformers'
+/// _init_weights for embeddings and LM heads), in place so optimisers and modules keep the tensor.
+inline void resize_rows(torch::Tensor& w, std::int64_t n, double std) {
+  torch::NoGradGuard g;
+  torch::Tensor nw = torch::empty({n, w.size(1)}, w.options());
+  const auto keep = std::min(w.size(0), n);
+  nw.narrow(0, 0, keep).copy_(w.narrow(0, 0, keep));
+  if (n > keep) nw.narrow(0, keep, n - keep).normal_(0.0, std);
+  w.set_data(nw);
+}
+
 /// Token embedding table with Hugging Face's parameter name `weight`; rows can be added.
 class EmbeddingImpl : public torch::nn::Module {
  public:
   EmbeddingImpl(std::int64_t n, std::int64_t dim) { weight = register_parameter("weight", torch::randn({n, dim}) * 0.02); }
   torch::Tensor forward(const torch::Tensor& ids) { return torch::embedding(weight, ids); }
-  /// Keeps the first rows, adds new ones ~ N(0, std^2) (transformers' _init_weights for embeddings).
-  void resize(std::int64_t n, double std = 0.02) {
-    torch::NoGradGuard g;
-    const auto old = weight.size(0);
-    torch::Tensor w = torch::empty({n, weight.size(1)}, weight.options());
-    const auto keep = std::min(old, n);
-    w.narrow(0, 0, keep).copy_(weight.narrow(0, 0, keep));
-    if (n > old) w.narrow(0, old, n - old).normal_(0.0, std);
-    weight.set_data(w);
-  }
+  void resize(std::int64_t n, double std = 0.02) { resize_rows(weight, n, std); }
   torch::Tensor weight;
 };
 TORCH_MODULE(Embedding);

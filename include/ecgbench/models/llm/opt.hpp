@@ -9,40 +9,12 @@
 #include <string>
 
 #include "ecgbench/models/hf/checkpoint.hpp"
+#include "ecgbench/models/config/opt_options.hpp"
 #include "ecgbench/models/llm/language_model.hpp"
 #include "ecgbench/models/nn/layers.hpp"
 
 namespace ecgbench::models {
 
-struct OptOptions {
-  std::int64_t vocab_size = 50272, hidden_size = 768, ffn_dim = 3072, num_layers = 12, num_heads = 12,
-               max_position_embeddings = 2048, word_embed_proj_dim = 768;
-  bool do_layer_norm_before = true, remove_final_layer_norm = false, enable_bias = true, elementwise_affine = true;
-  std::string activation = "relu";
-  double dropout = 0.1, init_std = 0.02;
-
-  static OptOptions from_config(const hf::ModelConfig& c) {
-    OptOptions o;
-    o.vocab_size = c.require<std::int64_t>("vocab_size");
-    o.hidden_size = c.require<std::int64_t>("hidden_size");
-    o.ffn_dim = c.require<std::int64_t>("ffn_dim");
-    o.num_layers = c.require<std::int64_t>("num_hidden_layers");
-    o.num_heads = c.require<std::int64_t>("num_attention_heads");
-    o.max_position_embeddings = c.get<std::int64_t>("max_position_embeddings", 2048);
-    o.word_embed_proj_dim = c.get<std::int64_t>("word_embed_proj_dim", o.hidden_size);
-    o.do_layer_norm_before = c.get<bool>("do_layer_norm_before", true);
-    o.remove_final_layer_norm = c.get<bool>("_remove_final_layer_norm", false);
-    o.enable_bias = c.get<bool>("enable_bias", true);
-    o.elementwise_affine = c.get<bool>("layer_norm_elementwise_affine", true);
-    o.activation = c.get<std::string>("activation_function", "relu");
-    o.dropout = c.get<double>("dropout", 0.1);
-    o.init_std = c.get<double>("init_std", 0.02);
-    check_activation(o.activation, c.file);
-    if (o.hidden_size % o.num_heads != 0) throw Error({c.file, {}, {}, "num_attention_heads"}, "must divide hidden_size");
-    return o;
-  }
-  [[nodiscard]] bool final_norm() const { return do_layer_norm_before && !remove_final_layer_norm; }
-};
 
 inline torch::nn::LayerNorm opt_layer_norm(const OptOptions& o) {
   return torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden_size}).elementwise_affine(o.elementwise_affine));

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "ecgbench/core/error.hpp"
+#include "ecgbench/models/hf/config.hpp"
 
 namespace ecgbench::models {
 
@@ -122,11 +123,6 @@ inline torch::Tensor activation(const std::string& name, const torch::Tensor& x)
   if (name == "relu") return torch::relu(x);
   if (name == "tanh") return torch::tanh(x);
   throw Error("unsupported activation '" + name + "'");
-}
-inline void check_activation(const std::string& name, const std::string& file) {
-  for (const char* ok : {"silu", "swish", "gelu", "gelu_new", "gelu_pytorch_tanh", "gelu_fast", "quick_gelu", "relu", "tanh"})
-    if (name == ok) return;
-  throw Error({file, {}, {}, "activation"}, "unsupported activation '" + name + "'");
 }
 
 /// Per-layer keys and values of earlier steps ([B, kv_heads, S, head_dim] each).

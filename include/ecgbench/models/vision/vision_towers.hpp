@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "ecgbench/models/hf/checkpoint.hpp"
+#include "ecgbench/models/config/vision_options.hpp"
 #include "ecgbench/models/nn/layers.hpp"
 
 namespace ecgbench::models {
@@ -27,34 +28,6 @@ concept VisionEncoder = requires(M m, const torch::Tensor& pixels) {
   { m->hidden_size() } -> std::convertible_to<std::int64_t>;
 };
 
-struct VisionOptions {
-  std::int64_t hidden_size = 768, intermediate_size = 3072, num_layers = 12, num_heads = 12, image_size = 224, patch_size = 16,
-               num_channels = 3;
-  double layer_norm_eps = 1e-12;
-  std::string hidden_act = "gelu";
-  bool qkv_bias = true;
-
-  static VisionOptions from_config(const hf::ModelConfig& c) {
-    // Full CLIP / SigLIP configs nest the tower's settings under "vision_config".
-    const Json& j = c.json.contains("vision_config") && c.json["vision_config"].is_object() ? c.json["vision_config"] : c.json;
-    const hf::ModelConfig v{j, c.file};
-    VisionOptions o;
-    o.hidden_size = v.require<std::int64_t>("hidden_size");
-    o.intermediate_size = v.require<std::int64_t>("intermediate_size");
-    o.num_layers = v.require<std::int64_t>("num_hidden_layers");
-    o.num_heads = v.require<std::int64_t>("num_attention_heads");
-    o.image_size = v.get<std::int64_t>("image_size", 224);
-    o.patch_size = v.get<std::int64_t>("patch_size", 16);
-    o.num_channels = v.get<std::int64_t>("num_channels", 3);
-    o.layer_norm_eps = v.get<double>("layer_norm_eps", 1e-12);
-    o.hidden_act = v.get<std::string>("hidden_act", "gelu");
-    o.qkv_bias = v.get<bool>("qkv_bias", true);
-    check_activation(o.hidden_act, c.file);
-    if (o.hidden_size % o.num_heads != 0) throw Error({c.file, {}, {}, "num_attention_heads"}, "must divide hidden_size");
-    return o;
-  }
-  [[nodiscard]] std::int64_t num_patches() const { return (image_size / patch_size) * (image_size / patch_size); }
-};
 
 inline void check_pixels(const torch::Tensor& p, const VisionOptions& o) {
   if (p.dim() != 4 || p.size(1) != o.num_channels || p.size(2) != o.image_size || p.size(3) != o.image_size)
