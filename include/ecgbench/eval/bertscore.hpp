@@ -155,17 +155,22 @@ class BertScorer {
     for (const auto& s : seqs) longest = std::max(longest, s.size());
     const auto b = static_cast<std::int64_t>(seqs.size()), t = static_cast<std::int64_t>(longest);
     const std::int64_t pad = tok_.pad_id() ? *tok_.pad_id() : 0;
-    torch::Tensor ids = torch::full({b, t}, pad, torch::kLong), mask = torch::zeros({b, t}, torch::kLong), w = torch::zeros({b, t}, torch::kFloat32);
-    for (std::int64_t i = 0; i < b; ++i)
-      for (std::size_t j = 0; j < seqs[static_cast<std::size_t>(i)].size(); ++j) {
-        const auto id = seqs[static_cast<std::size_t>(i)][j];
-        ids[i][static_cast<std::int64_t>(j)] = id;
-        mask[i][static_cast<std::int64_t>(j)] = 1;
+    // Filled on the host, then one tensor each (element-wise tensor indexing is slow).
+    std::vector<std::int64_t> ids(static_cast<std::size_t>(b * t), pad), mask(static_cast<std::size_t>(b * t), 0);
+    std::vector<float> w(static_cast<std::size_t>(b * t), 0.0f);
+    for (std::size_t i = 0; i < seqs.size(); ++i)
+      for (std::size_t j = 0; j < seqs[i].size(); ++j) {
+        const auto id = seqs[i][j];
+        const std::size_t k = i * longest + j;
+        ids[k] = id;
+        mask[k] = 1;
         auto it = idf.find(id);
-        w[i][static_cast<std::int64_t>(j)] = it == idf.end() ? idf_default : it->second;
+        w[k] = static_cast<float>(it == idf.end() ? idf_default : it->second);
       }
-    const auto o = model_->encode(ids.to(opt_.device), mask.to(opt_.device), torch::Tensor(), true);
-    return {o.hidden_states[static_cast<std::size_t>(layer_)], mask.to(opt_.device), w.to(opt_.device)};
+    auto to_tensor = [&](auto& v, torch::ScalarType type) { return torch::from_blob(v.data(), {b, t}, type).clone().to(opt_.device); };
+    const torch::Tensor ids_t = to_tensor(ids, torch::kLong), mask_t = to_tensor(mask, torch::kLong), w_t = to_tensor(w, torch::kFloat32);
+    const auto o = model_->encode(ids_t, mask_t, torch::Tensor(), true);
+    return {o.hidden_states[static_cast<std::size_t>(layer_)], mask_t, w_t};
   }
 
   static std::array<double, 3> read_baseline(const std::filesystem::path& path, std::int64_t layer) {

@@ -343,9 +343,10 @@ class HfTokenizer {
       out += kind_ == Kind::wordpiece ? wp_->decode(run) : spm_->decode(run);
       run.clear();
     };
+    const std::size_t vocab = vocab_size();
     for (std::int32_t id : ids) {
-      if (id < 0 || static_cast<std::size_t>(id) >= vocab_size())
-        throw Error({source_, {}, {}, "id " + std::to_string(id)}, "token id outside the vocabulary of " + std::to_string(vocab_size()));
+      if (id < 0 || static_cast<std::size_t>(id) >= vocab)
+        throw Error({source_, {}, {}, "id " + std::to_string(id)}, "token id outside the vocabulary of " + std::to_string(vocab));
       if (const AddedToken* a = added_by_id(id)) {
         if (kind_ != Kind::byte_level_bpe) flush();
         if (!(skip_special_tokens && a->special)) {
@@ -380,9 +381,9 @@ class HfTokenizer {
   }
   /// Model vocabulary plus added tokens (the embedding rows a model needs).
   [[nodiscard]] std::size_t vocab_size() const {
-    std::size_t n = model_size();
-    for (const auto& a : added_.tokens()) n = std::max(n, static_cast<std::size_t>(a.id) + 1);
-    return n;
+    // added_ids_ is sorted by id: its last entry is the highest added id.
+    const std::size_t n = model_size();
+    return added_ids_.empty() ? n : std::max(n, static_cast<std::size_t>(added_ids_.back().first) + 1);
   }
   [[nodiscard]] std::optional<std::int32_t> bos_id() const noexcept { return bos_; }
   [[nodiscard]] std::optional<std::int32_t> eos_id() const noexcept { return eos_; }
