@@ -81,6 +81,7 @@ void encode_bench(benchmark::State& state, EncodeMode mode) {
   state.SetItemsProcessed(static_cast<std::int64_t>(symbols));  // symbols/s, one thread
   state.counters["compression"] = static_cast<double>(symbols) / static_cast<double>(tokens);
   state.counters["trie_states"] = static_cast<double>(t.trie_states());
+  state.counters["trie_slots"] = static_cast<double>(t.trie_slots());
 }
 void BM_EncodeLongestMatch(benchmark::State& state) { encode_bench(state, EncodeMode::longest_match); }
 

@@ -2,7 +2,9 @@
 // reference, both encoders, the JSON format, and upstream's pickled tokenizers.
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <fstream>
+#include <unordered_map>
 
 #include "ecgbench/core/random.hpp"
 #include "ecgbench/io/wfdb.hpp"
@@ -95,6 +97,60 @@ TEST_CASE("both encoders decode back to the input; bpe applies merges in order",
   CHECK_THROWS_WITH(EcgByteTokenizer(std::string(ecg_alphabet), {{'a', 300}}), Catch::Contains("does not exist yet"));
 }
 
+namespace {
+// Greedy longest match the slow way: at each position the longest token string that is a prefix
+// (a string made by two merges keeps the later id, as upstream's trie does).
+std::vector<TokenId> naive_longest_match(const EcgByteTokenizer& t, std::string_view s) {
+  std::unordered_map<std::string, TokenId> id_of;
+  std::size_t longest = 1;
+  for (TokenId id = 0; id < t.vocab_size(); ++id) {
+    id_of[t.token(id)] = id;
+    longest = std::max(longest, t.token(id).size());
+  }
+  std::vector<TokenId> out;
+  for (std::size_t i = 0; i < s.size();) {
+    for (std::size_t len = std::min(longest, s.size() - i); len > 0; --len) {
+      auto it = id_of.find(std::string(s.substr(i, len)));
+      if (it == id_of.end()) continue;
+      out.push_back(it->second);
+      i += len;
+      break;
+    }
+  }
+  return out;
+}
+}  // namespace
+
+TEST_CASE("longest-match encoding equals a naive greedy reference", "[tokenize][encode]") {
+  for (std::uint64_t seed : {1, 2, 3, 4}) {
+    auto rng = make_rng(seed);
+    // Skewed symbols over a few levels, like a quantised ECG: long runs make deep tokens.
+    std::vector<std::string> corpus;
+    for (int k = 0; k < 12; ++k) {
+      std::string s;
+      int level = 12;
+      for (int i = 0; i < 400; ++i) {
+        level = std::clamp(level + static_cast<int>(uniform_index(rng, 3)) - 1, 0, 25);
+        s += static_cast<char>('a' + level);
+      }
+      corpus.push_back(s);
+    }
+    const EcgByteTokenizer tok(std::string(ecg_alphabet),
+                               train_bpe(std::vector<std::string_view>(corpus.begin(), corpus.end()), {.merges = 300 * static_cast<std::size_t>(seed)}));
+    CHECK(tok.trie_slots() >= tok.trie_states());
+    for (const auto& s : corpus) CHECK(tok.encode(s, EncodeMode::longest_match) == naive_longest_match(tok, s));
+    // Strings the merges never saw (other symbols, other walks) still encode as the reference does.
+    std::string other;
+    for (int i = 0; i < 500; ++i) other += static_cast<char>('a' + uniform_index(rng, 26));
+    CHECK(tok.encode(other, EncodeMode::longest_match) == naive_longest_match(tok, other));
+  }
+  // Two merges that spell the same string: the later id wins, in both encoders of the trie.
+  const EcgByteTokenizer dup(std::string(ecg_alphabet), {{'a', 'b'}, {'b', 'c'}, {256, 'c'}, {'a', 257}});
+  CHECK(dup.token(258) == dup.token(259));
+  CHECK(dup.encode("abcabc", EncodeMode::longest_match) == std::vector<TokenId>{259, 259});
+  CHECK(naive_longest_match(dup, "abcabc") == std::vector<TokenId>{259, 259});
+}
+
 TEST_CASE("tokenizer JSON round trip and bad files", "[tokenize][json]") {
   const auto dir = test::temp_dir() / "tok";
   std::filesystem::create_directories(dir);
@@ -138,6 +194,7 @@ TEST_CASE("upstream pickled tokenizers import and encode", "[tokenize][pickle]")
     const auto s = symbolize(seg);
     const auto ids = t5000.encode(s.symbols, EncodeMode::longest_match);
     CHECK(t5000.decode(ids) == s.symbols);
+    CHECK(ids == naive_longest_match(t5000, s.symbols));  // tokens up to 512 symbols deep
     CHECK(s.symbols.size() / ids.size() >= 5);  // upstream reports ~15x on PTB-XL segments
     CHECK(t5000.decode(t5000.encode(s.symbols, EncodeMode::bpe)) == s.symbols);
   }
