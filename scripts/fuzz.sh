@@ -42,13 +42,26 @@ printf '\003[PAD]\n[UNK]\n[CLS]\n[SEP]\nhello\n##s\n' >"$build/corpus/text_token
 printf '\001\050\024Describe the rhythm.\000sinus rhythm\000and the axis?' >"$build/corpus/chat_template/conv"
 printf '\070\000\000\000\000\000\000\000{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}      \000\000\200\077\000\000\000\100' >"$build/corpus/safetensors/small"
 
+# Targets run FUZZ_JOBS at a time (default: one per core); each fuzzer is single-threaded.
+jobs="${FUZZ_JOBS:-$(nproc)}"
+run_one() {
+  local t=$1 rc=0
+  mkdir -p "$build/findings/$t" "$build/corpus/$t"
+  "$build/tests/fuzz/fuzz_$t" "$build/corpus/$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
+    -artifact_prefix="$build/findings/$t/" -print_final_stats=1 2>"$build/fuzz_$t.log" || rc=1
+  echo "$rc" >"$build/fuzz_$t.rc"
+}
+echo "fuzz: ${#targets[@]} targets, ${seconds}s each, $jobs at a time"
+for t in "${targets[@]}"; do
+  while [ "$(jobs -rp | wc -l)" -ge "$jobs" ]; do wait -n || true; done
+  run_one "$t" &
+done
+wait
 status=0
 for t in "${targets[@]}"; do
-  mkdir -p "$build/findings/$t" "$build/corpus/$t"
   echo "== fuzz_$t: ${seconds}s"
-  "$build/tests/fuzz/fuzz_$t" "$build/corpus/$t" -max_total_time="$seconds" -max_len=65536 -timeout=10 -rss_limit_mb=4096 \
-    -artifact_prefix="$build/findings/$t/" -print_final_stats=1 2>"$build/fuzz_$t.log" || status=1
   grep -E "^stat::number_of_executed_units|^stat::average_exec_per_sec|cov: " "$build/fuzz_$t.log" | tail -3 || true
+  if [ "$(cat "$build/fuzz_$t.rc" 2>/dev/null)" != 0 ]; then echo "   FAILED: see $build/fuzz_$t.log"; status=1; fi
   if ls "$build/findings/$t"/* >/dev/null 2>&1; then echo "   FINDINGS in $build/findings/$t"; status=1; fi
 done
 exit $status

@@ -94,6 +94,9 @@ TEST_CASE("both encoders decode back to the input; bpe applies merges in order",
   // "bcc" -> longest match [258, 'c'].
   CHECK(small.encode("bcc", EncodeMode::longest_match) == std::vector<TokenId>{258, 'c'});
   CHECK_THROWS_WITH(small.encode("abZ", EncodeMode::bpe), Catch::Contains("'Z' at position 2"));
+  // Longest match finds a bad symbol mid-walk ("ab" is a token, then 'Z') and at the first position.
+  CHECK_THROWS_WITH(small.encode("abZ", EncodeMode::longest_match), Catch::Contains("'Z' at position 2"));
+  CHECK_THROWS_WITH(small.encode(std::string("\xff" "ab"), EncodeMode::longest_match), Catch::Contains("'\\xff' at position 0"));
   CHECK_THROWS_WITH(EcgByteTokenizer(std::string(ecg_alphabet), {{'a', 300}}), Catch::Contains("does not exist yet"));
 }
 
