@@ -1,7 +1,8 @@
 # Two entry points (see README): `make demo` and `make test`. Both install missing Debian
 # packages first, then configure and build only what they need.
 BUILD ?= build
-JOBS ?= $(shell nproc)
+# nproc obeys OMP_NUM_THREADS (set to 1 below): count the cores without it.
+JOBS ?= $(shell env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)
 CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 # Torch's OpenMP pool times OpenBLAS's pool oversubscribes small machines: one thread each.
 export OMP_NUM_THREADS ?= 1

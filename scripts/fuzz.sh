@@ -15,7 +15,9 @@ targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(wfdb_header wfdb_signal npy safetensors pickle ecg_byte_json text_tokenizer chat_template mapping_json csv config_json)
 fi
-cmake --build "$build" -j "$(nproc)" --target $(printf 'fuzz_%s ' "${targets[@]}")
+# nproc obeys OMP_NUM_THREADS, which the Makefile sets to 1 for torch: count the cores without it.
+cores="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"
+cmake --build "$build" -j "$cores" --target $(printf 'fuzz_%s ' "${targets[@]}")
 
 seed() {  # seed <target> <file> [prefix-byte-octal]
   local dir="$build/corpus/$1"; mkdir -p "$dir"
@@ -43,7 +45,7 @@ printf '\001\050\024Describe the rhythm.\000sinus rhythm\000and the axis?' >"$bu
 printf '\070\000\000\000\000\000\000\000{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}      \000\000\200\077\000\000\000\100' >"$build/corpus/safetensors/small"
 
 # Targets run FUZZ_JOBS at a time (default: one per core); each fuzzer is single-threaded.
-jobs="${FUZZ_JOBS:-$(nproc)}"
+jobs="${FUZZ_JOBS:-$cores}"
 run_one() {
   local t=$1 rc=0
   mkdir -p "$build/findings/$t" "$build/corpus/$t"
