@@ -3,6 +3,8 @@
 // BPE cases, round trips, label masks, padding and truncation, bad files.
 #include <catch2/catch.hpp>
 
+#include <cstring>
+
 #include <fstream>
 #include <sstream>
 
@@ -292,6 +294,41 @@ TEST_CASE("byte-level BPE: merge order, ignore_merges, unicode round trips, NFC"
   CHECK(utf8_lossy("a\xC3") == "a\xEF\xBF\xBD");
   CHECK(nfc("e\xCC\x81") == "\xC3\xA9");  // e + combining acute -> é
   CHECK(nfc("plain") == "plain");
+}
+
+namespace {
+// A SentencePiece model written by hand (protobuf wire format), for pieces no fixture has.
+std::string pb_varint(std::uint64_t v) {
+  std::string s;
+  for (; v >= 0x80; v >>= 7) s += static_cast<char>((v & 0x7f) | 0x80);
+  return s + static_cast<char>(v);
+}
+std::string pb_bytes(int field, const std::string& payload) {
+  return pb_varint(static_cast<std::uint64_t>(field) << 3 | 2) + pb_varint(payload.size()) + payload;
+}
+std::string pb_int(int field, std::uint64_t v) { return pb_varint(static_cast<std::uint64_t>(field) << 3) + pb_varint(v); }
+std::string spm_piece(const std::string& text, float score, int type) {
+  std::string f(4, '\0');
+  std::memcpy(f.data(), &score, 4);
+  return pb_bytes(1, pb_bytes(1, text) + pb_varint(2 << 3 | 5) + f + pb_int(3, static_cast<std::uint64_t>(type)));
+}
+}  // namespace
+
+TEST_CASE("SentencePiece user-defined pieces stay whole, the longest one wins", "[tokenize][text]") {
+  using Spm = SentencePieceBpe;
+  std::string model = spm_piece("<unk>", 0, 2) + spm_piece("<s>", 0, 3) + spm_piece("</s>", 0, 3);
+  model += spm_piece("a", -1, 1) + spm_piece("b", -2, 1) + spm_piece("c", -3, 1) + spm_piece("ab", -0.5f, 1);
+  model += spm_piece("<ab>", 0, 4) + spm_piece("<abc>", 0, 4) + spm_piece("<a", 0, 4);  // ids 7, 8, 9
+  model += pb_bytes(2, pb_int(3, 2));                                   // trainer_spec: BPE
+  model += pb_bytes(3, pb_bytes(1, "identity") + pb_int(3, 0));         // no dummy prefix
+  const auto m = Spm::parse(model, "hand.model");
+  REQUIRE(m.size() == 10);
+  std::vector<std::int32_t> ids;
+  // "<abc>" over its prefix "<a"; "<ab>" over "<a"; "<a" alone; "ab" merged; nothing merges across a
+  // user-defined piece ("a<a" stays a, <a).
+  m.encode("ab<abc>c<ab><aa<a", ids);
+  CHECK(ids == std::vector<std::int32_t>{6, 8, 5, 7, 9, 3, 9});
+  CHECK(m.decode(ids) == "ab<abc>c<ab><aa<a");
 }
 
 TEST_CASE("Qwen normalises to NFC; SentencePiece adds BOS and decodes", "[tokenize][text]") {

@@ -5,6 +5,8 @@
 // user-defined pieces kept whole, unknown characters as <0xXX> byte pieces when byte_fallback is set).
 #pragma once
 
+#include <algorithm>
+#include <array>
 #include <cstdint>
 #include <cstring>
 #include <filesystem>
@@ -78,13 +80,16 @@ class SentencePieceBpe {
       auto& map = mergeable ? m.pieces_index_ : m.reserved_index_;
       if (!map.emplace(p.text, id).second) throw Error({file, {}, {}, "piece " + std::to_string(i)}, "duplicate piece '" + p.text + "'");
       if (p.type == PieceType::unknown) m.unk_ = id;
-      if (p.type == PieceType::user_defined) m.user_defined_.push_back(p.text);
+      if (p.type == PieceType::user_defined && !p.text.empty())
+        m.user_defined_[static_cast<unsigned char>(p.text[0])].push_back(p.text);
       if (p.type == PieceType::byte) {
         if (p.text.size() != 6 || p.text.rfind("<0x", 0) != 0) throw Error({file, {}, {}, "piece " + std::to_string(i)}, "malformed byte piece '" + p.text + "'");
         m.byte_ids_[std::stoi(p.text.substr(3, 2), nullptr, 16)] = id;
       }
     }
     if (!m.unk_) throw Error({file, {}, {}, {}}, "SentencePiece model has no unknown piece");
+    for (auto& bucket : m.user_defined_)  // longest first: the first match is the longest
+      std::stable_sort(bucket.begin(), bucket.end(), [](const std::string& a, const std::string& b) { return a.size() > b.size(); });
     return m;
   }
 
@@ -114,8 +119,12 @@ class SentencePieceBpe {
     for (std::size_t i = 0; i < normalized.size();) {
       std::size_t len = 0;
       bool user = false;
-      for (const auto& u : user_defined_)  // user-defined pieces are kept whole (longest first)
-        if (u.size() > len && normalized.compare(i, u.size(), u) == 0) { len = u.size(); user = true; }
+      for (const auto& u : user_defined_[static_cast<unsigned char>(normalized[i])])  // kept whole, longest first
+        if (normalized.compare(i, u.size(), u) == 0) {
+          len = u.size();
+          user = true;
+          break;
+        }
       if (!user) len = std::max<std::size_t>(1, utf8_sequence_length(normalized, i));
       const int idx = static_cast<int>(sym.size());
       sym.push_back({idx - 1, -1, user, i, len});
@@ -295,7 +304,7 @@ class SentencePieceBpe {
   std::vector<Piece> pieces_;
   TokenIndex pieces_index_, reserved_index_;
   std::unordered_map<int, std::int32_t> byte_ids_;
-  std::vector<std::string> user_defined_;
+  std::array<std::vector<std::string>, 256> user_defined_;  // user-defined pieces by first byte, longest first
   std::optional<std::int32_t> unk_;
   std::string normalizer_name_;
   bool has_charsmap_ = false, add_dummy_prefix_ = true, remove_extra_whitespaces_ = true, escape_whitespaces_ = true;
