@@ -215,6 +215,20 @@ TEST_CASE("the pickle reader refuses code and damaged data", "[tokenize][pickle]
   REQUIRE(v.is(PyValue::Kind::tuple));
   CHECK((*v.items)[0].i == 1);
   CHECK((*v.items)[1].s == "x");
+  // Nesting: n lists, each appended into the one before, around a None (n + 1 levels below the root).
+  auto nested = [](int n) { return "\x80\x02" + std::string(static_cast<std::size_t>(n), ']') + "N" + std::string(static_cast<std::size_t>(n), 'a') + "."; };
+  CHECK(read_pickle(nested(100), "deep.pkl").items->size() == 1);
+  CHECK_THROWS_WITH(read_pickle(nested(101), "deeper.pkl"), Catch::Contains("deeper.pkl") && Catch::Contains("nested deeper than 100"));
+  // x = [x, x] sixty times through the memo: a DAG of 61 lists; walking it as a tree would take 2^60 steps.
+  std::string doubling = std::string("\x80\x02]q\x00", 5);
+  for (int i = 0; i < 60; ++i) doubling += std::string("0]h\x00" "ah\x00" "aq\x00", 10);
+  const auto shared = read_pickle(doubling + ".", "shared.pkl");
+  REQUIRE(shared.items->size() == 2);
+  CHECK((*shared.items)[0].items == (*shared.items)[1].items);
+  // Cycles: a list inside itself, and a list changed after being placed in another.
+  CHECK_THROWS_WITH(read_pickle(std::string("\x80\x02]q\x00h\x00" "a.", 9), "self.pkl"), Catch::Contains("a container inside itself"));
+  CHECK_THROWS_WITH(read_pickle(std::string("\x80\x02]q\x00]h\x00" "a0h\x00K\x01" "a.", 15), "late.pkl"),
+                    Catch::Contains("changed after being placed in another"));
   ECGBENCH_REQUIRE_TEST_DATA("ecg-byte");
   // Random corruption of a real tokenizer pickle: an Error or a valid tokenizer, never a crash.
   const std::string good = read_file(test_data_path / "ecg_byte_tokenizer_1000_25.pkl");

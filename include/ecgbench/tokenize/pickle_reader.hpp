@@ -4,12 +4,14 @@
 // error, so a malicious pickle can never run code or allocate without bound.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <variant>
 #include <vector>
 
@@ -221,26 +223,44 @@ class PickleMachine {
   }
   PyValue make_tuple(std::vector<PyValue> items) {
     PyValue v = make_seq(PyValue::Kind::tuple);
-    for (const auto& item : items) check_child(item, v.items.get());
+    for (const auto& item : items) add_child(item, v.items);
     *v.items = std::move(items);
     return v;
   }
   // Containers nest at most max_nesting deep and never contain themselves (memo references could
-  // build cycles): deeper values would overflow the stack when destroyed or walked.
+  // build cycles): deeper values would overflow the stack when destroyed or walked. Each container
+  // keeps its height (levels of values below it); one placed inside another is sealed, since pickles
+  // of plain data fill a container before nesting it. Sealing keeps the heights exact and rules out
+  // cycles at O(1) per insertion: walking the child at each insertion is exponential when memo
+  // references share sub-structures ([x, x] repeated: 250 bytes took seconds).
   static constexpr int max_nesting = 100;
-  void check_child(const PyValue& child, const void* container, int depth = 1) {
-    if (depth > max_nesting) fail("containers nested deeper than " + std::to_string(max_nesting));
-    if (child.items) {
-      if (child.items.get() == container) fail("a container inside itself");
-      for (const auto& c : *child.items) check_child(c, container, depth + 1);
+  struct Nesting {
+    std::shared_ptr<const void> keep;  // holds the storage, so its address is not reused while parsing
+    int height = 0;
+    bool sealed = false;
+  };
+  static std::shared_ptr<const void> storage_of(const PyValue& v) {
+    if (v.items) return v.items;
+    if (v.entries) return v.entries;
+    return nullptr;
+  }
+  Nesting& nesting_of(std::shared_ptr<const void> storage) {
+    Nesting& n = nesting_[storage.get()];  // references into an unordered_map survive rehashing
+    if (!n.keep) n.keep = std::move(storage);
+    return n;
+  }
+  void add_child(const PyValue& child, const std::shared_ptr<const void>& container) {
+    Nesting& parent = nesting_of(container);
+    if (parent.sealed) fail("a container changed after being placed in another (recursive structures are not supported)");
+    int below = 1;
+    if (auto storage = storage_of(child)) {
+      if (storage == container) fail("a container inside itself");
+      Nesting& c = nesting_of(std::move(storage));
+      c.sealed = true;
+      below = c.height + 1;
     }
-    if (child.entries) {
-      if (child.entries.get() == container) fail("a container inside itself");
-      for (const auto& [k, v] : *child.entries) {
-        check_child(k, container, depth + 1);
-        check_child(v, container, depth + 1);
-      }
-    }
+    parent.height = std::max(parent.height, below);
+    if (parent.height > max_nesting) fail("containers nested deeper than " + std::to_string(max_nesting));
   }
   static PyValue make_dict() {
     PyValue v;
@@ -250,13 +270,13 @@ class PickleMachine {
   }
   void append(PyValue& list, PyValue v) {
     if (v.is(PyValue::Kind::mark)) fail("MARK appended to a list");
-    check_child(v, list.items.get());
+    add_child(v, list.items);
     list.items->push_back(std::move(v));
   }
   void set_item(PyValue& dct, PyValue k, PyValue v) {
     if (k.is(PyValue::Kind::mark) || v.is(PyValue::Kind::mark)) fail("MARK stored in a dict");
-    check_child(k, dct.entries.get());
-    check_child(v, dct.entries.get());
+    add_child(k, dct.entries);
+    add_child(v, dct.entries);
     dct.entries->emplace_back(std::move(k), std::move(v));
   }
 
@@ -265,6 +285,7 @@ class PickleMachine {
   std::size_t pos_ = 0;
   std::vector<PyValue> stack_;
   std::vector<PyValue> memo_;
+  std::unordered_map<const void*, Nesting> nesting_;
 };
 
 }  // namespace detail
