@@ -366,6 +366,14 @@ TEST_CASE("bad checkpoints: missing tensor, wrong shape, unknown architecture", 
   write_json(dir / "config.json", cfg);
   CHECK_THROWS_WITH(load_causal_lm(dir), Catch::Contains("unsupported architecture 'MambaForCausalLM'"));
   CHECK_THROWS_WITH(load_causal_lm(test::temp_dir() / "nothing-here"), Catch::Contains("config.json not found"));
+  // Sizes: missing, zero (would divide by zero later) and implausibly large, each naming file and key.
+  const auto config = [](const char* text) { return hf::ModelConfig{Json::parse(text), "cfg.json"}; };
+  CHECK_THROWS_WITH(BertOptions::from_config(config(R"({"hidden_size": 8})")), Catch::Contains("cfg.json") && Catch::Contains("missing key 'vocab_size'"));
+  CHECK_THROWS_WITH(Gpt2Options::from_config(config(R"({"vocab_size": 10, "n_embd": 8, "n_layer": 1, "n_head": 0})")),
+                    Catch::Contains("cfg.json") && Catch::Contains("'n_head' must be positive, got 0"));
+  CHECK_THROWS_WITH(LlamaOptions::from_config(config(R"({"vocab_size": 10, "hidden_size": 8, "intermediate_size": 16, "num_hidden_layers": 1,
+                                                          "num_attention_heads": 2, "head_dim": 1099511627777})")),
+                    Catch::Contains("'head_dim' is implausibly large: 1099511627777"));
 }
 
 

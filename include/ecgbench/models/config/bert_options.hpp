@@ -26,13 +26,13 @@ struct BertOptions {
     o.model_type = c.get<std::string>("model_type", "bert");
     if (o.model_type != "bert" && o.model_type != "roberta" && o.model_type != "xlm-roberta")
       throw Error({c.file, {}, {}, "model_type"}, "not a BERT or RoBERTa model: '" + o.model_type + "'");
-    o.vocab_size = positive(c, "vocab_size", c.require<std::int64_t>("vocab_size"));
-    o.hidden_size = positive(c, "hidden_size", c.require<std::int64_t>("hidden_size"));
-    o.intermediate_size = positive(c, "intermediate_size", c.require<std::int64_t>("intermediate_size"));
-    o.num_layers = positive(c, "num_hidden_layers", c.require<std::int64_t>("num_hidden_layers"));
-    o.num_heads = positive(c, "num_attention_heads", c.require<std::int64_t>("num_attention_heads"));
-    o.max_position_embeddings = positive(c, "max_position_embeddings", c.get<std::int64_t>("max_position_embeddings", 512));
-    o.type_vocab_size = positive(c, "type_vocab_size", c.get<std::int64_t>("type_vocab_size", 2));
+    o.vocab_size = c.require_size("vocab_size");
+    o.hidden_size = c.require_size("hidden_size");
+    o.intermediate_size = c.require_size("intermediate_size");
+    o.num_layers = c.require_size("num_hidden_layers");
+    o.num_heads = c.require_size("num_attention_heads");
+    o.max_position_embeddings = c.get_size("max_position_embeddings", 512);
+    o.type_vocab_size = c.get_size("type_vocab_size", 2);
     o.pad_token_id = c.get<std::int64_t>("pad_token_id", o.model_type == "bert" ? 0 : 1);
     o.layer_norm_eps = c.get<double>("layer_norm_eps", 1e-12);
     o.hidden_act = c.get<std::string>("hidden_act", "gelu");

@@ -22,12 +22,12 @@ struct Gpt2Options {
   }
   static Gpt2Options from_config_unchecked(const hf::ModelConfig& c) {
     Gpt2Options o;
-    o.vocab_size = positive(c, "vocab_size", c.require<std::int64_t>("vocab_size"));
-    o.n_positions = positive(c, "n_positions", c.get<std::int64_t>("n_positions", 1024));
-    o.n_embd = positive(c, "n_embd", c.require<std::int64_t>("n_embd"));
-    o.n_layer = positive(c, "n_layer", c.require<std::int64_t>("n_layer"));
-    o.n_head = positive(c, "n_head", c.require<std::int64_t>("n_head"));
-    o.n_inner = positive(c, "n_inner", c.get<std::int64_t>("n_inner", 4 * o.n_embd));
+    o.vocab_size = c.require_size("vocab_size");
+    o.n_positions = c.get_size("n_positions", 1024);
+    o.n_embd = c.require_size("n_embd");
+    o.n_layer = c.require_size("n_layer");
+    o.n_head = c.require_size("n_head");
+    o.n_inner = c.get_size("n_inner", 4 * o.n_embd);
     o.layer_norm_epsilon = c.get<double>("layer_norm_epsilon", 1e-5);
     o.initializer_range = c.get<double>("initializer_range", 0.02);
     o.dropout = c.get<double>("resid_pdrop", 0.1);

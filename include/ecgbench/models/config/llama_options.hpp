@@ -34,13 +34,13 @@ struct LlamaOptions {
     o.model_type = c.get<std::string>("model_type", "llama");
     if (o.model_type != "llama" && o.model_type != "qwen2" && o.model_type != "gemma2" && o.model_type != "mistral")
       throw Error({c.file, {}, {}, "model_type"}, "not a Llama-family model: '" + o.model_type + "'");
-    o.vocab_size = positive(c, "vocab_size", c.require<std::int64_t>("vocab_size"));
-    o.hidden_size = positive(c, "hidden_size", c.require<std::int64_t>("hidden_size"));
-    o.intermediate_size = positive(c, "intermediate_size", c.require<std::int64_t>("intermediate_size"));
-    o.num_layers = positive(c, "num_hidden_layers", c.require<std::int64_t>("num_hidden_layers"));
-    o.num_heads = positive(c, "num_attention_heads", c.require<std::int64_t>("num_attention_heads"));
-    o.num_kv_heads = positive(c, "num_key_value_heads", c.get<std::int64_t>("num_key_value_heads", o.num_heads));
-    o.head_dim = positive(c, "head_dim", c.get<std::int64_t>("head_dim", o.hidden_size / o.num_heads));
+    o.vocab_size = c.require_size("vocab_size");
+    o.hidden_size = c.require_size("hidden_size");
+    o.intermediate_size = c.require_size("intermediate_size");
+    o.num_layers = c.require_size("num_hidden_layers");
+    o.num_heads = c.require_size("num_attention_heads");
+    o.num_kv_heads = c.get_size("num_key_value_heads", o.num_heads);
+    o.head_dim = c.get_size("head_dim", o.hidden_size / o.num_heads);
     if (o.num_heads % o.num_kv_heads != 0) throw Error({c.file, {}, {}, "num_key_value_heads"}, "must divide num_attention_heads");
     o.rms_norm_eps = c.get<double>("rms_norm_eps", 1e-6);
     o.rope_theta = c.get<double>("rope_theta", 10000.0);
@@ -59,7 +59,7 @@ struct LlamaOptions {
       o.qkv_bias = true;
       o.tie_word_embeddings = c.get<bool>("tie_word_embeddings", false);
       if (c.get<bool>("use_sliding_window", false)) {
-        o.sliding_window = positive(c, "sliding_window", c.get<std::int64_t>("sliding_window", 4096));
+        o.sliding_window = c.get_size("sliding_window", 4096);
         o.max_window_layers = c.get<std::int64_t>("max_window_layers", 28);
       }
     } else if (o.model_type == "gemma2") {
@@ -68,7 +68,7 @@ struct LlamaOptions {
       o.query_pre_attn_scalar = c.get<double>("query_pre_attn_scalar", static_cast<double>(o.head_dim));
       if (c.json.contains("attn_logit_softcapping") && !c.json["attn_logit_softcapping"].is_null()) o.attn_logit_softcapping = c.get<double>("attn_logit_softcapping", 50.0);
       if (c.json.contains("final_logit_softcapping") && !c.json["final_logit_softcapping"].is_null()) o.final_logit_softcapping = c.get<double>("final_logit_softcapping", 30.0);
-      if (c.json.contains("sliding_window") && !c.json["sliding_window"].is_null()) o.sliding_window = positive(c, "sliding_window", c.get<std::int64_t>("sliding_window", 4096));
+      if (c.json.contains("sliding_window") && !c.json["sliding_window"].is_null()) o.sliding_window = c.get_size("sliding_window", 4096);
     } else {
       o.qkv_bias = o.o_bias = c.get<bool>("attention_bias", false);
       o.mlp_bias = c.get<bool>("mlp_bias", false);

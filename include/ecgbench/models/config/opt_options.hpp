@@ -23,13 +23,13 @@ struct OptOptions {
   }
   static OptOptions from_config_unchecked(const hf::ModelConfig& c) {
     OptOptions o;
-    o.vocab_size = positive(c, "vocab_size", c.require<std::int64_t>("vocab_size"));
-    o.hidden_size = positive(c, "hidden_size", c.require<std::int64_t>("hidden_size"));
-    o.ffn_dim = positive(c, "ffn_dim", c.require<std::int64_t>("ffn_dim"));
-    o.num_layers = positive(c, "num_hidden_layers", c.require<std::int64_t>("num_hidden_layers"));
-    o.num_heads = positive(c, "num_attention_heads", c.require<std::int64_t>("num_attention_heads"));
-    o.max_position_embeddings = positive(c, "max_position_embeddings", c.get<std::int64_t>("max_position_embeddings", 2048));
-    o.word_embed_proj_dim = positive(c, "word_embed_proj_dim", c.get<std::int64_t>("word_embed_proj_dim", o.hidden_size));
+    o.vocab_size = c.require_size("vocab_size");
+    o.hidden_size = c.require_size("hidden_size");
+    o.ffn_dim = c.require_size("ffn_dim");
+    o.num_layers = c.require_size("num_hidden_layers");
+    o.num_heads = c.require_size("num_attention_heads");
+    o.max_position_embeddings = c.get_size("max_position_embeddings", 2048);
+    o.word_embed_proj_dim = c.get_size("word_embed_proj_dim", o.hidden_size);
     o.do_layer_norm_before = c.get<bool>("do_layer_norm_before", true);
     o.remove_final_layer_norm = c.get<bool>("_remove_final_layer_norm", false);
     o.enable_bias = c.get<bool>("enable_bias", true);

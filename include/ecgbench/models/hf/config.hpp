@@ -33,6 +33,11 @@ struct ModelConfig {
     if (!json.contains(key) || json[key].is_null()) throw Error({file, {}, {}, key}, "missing key '" + key + "'");
     return get<T>(key, T{});
   }
+  /// Sizes must be positive (a zero head count would divide by zero later) and plausible.
+  [[nodiscard]] std::int64_t require_size(const std::string& key) const { return checked_size(key, require<std::int64_t>(key)); }
+  [[nodiscard]] std::int64_t get_size(const std::string& key, std::int64_t fallback) const {
+    return checked_size(key, get<std::int64_t>(key, fallback));
+  }
   [[nodiscard]] std::string architecture() const {
     if (json.contains("architectures") && json["architectures"].is_array() && !json["architectures"].empty()) {
       if (!json["architectures"][0].is_string()) throw Error({file, {}, {}, "architectures"}, "architectures[0] is not a string");
@@ -40,18 +45,18 @@ struct ModelConfig {
     }
     return get<std::string>("model_type", "");
   }
+
+ private:
+  [[nodiscard]] std::int64_t checked_size(const std::string& key, std::int64_t v) const {
+    if (v <= 0) throw Error({file, {}, {}, key}, "'" + key + "' must be positive, got " + std::to_string(v));
+    if (v > (std::int64_t{1} << 40)) throw Error({file, {}, {}, key}, "'" + key + "' is implausibly large: " + std::to_string(v));
+    return v;
+  }
 };
 
 }  // namespace ecgbench::hf
 
 namespace ecgbench::models {
-
-/// Sizes read from a config must be positive (a zero head count would divide by zero later).
-inline std::int64_t positive(const hf::ModelConfig& c, const std::string& key, std::int64_t v) {
-  if (v <= 0) throw Error({c.file, {}, {}, key}, "'" + key + "' must be positive, got " + std::to_string(v));
-  if (v > (std::int64_t{1} << 40)) throw Error({c.file, {}, {}, key}, "'" + key + "' is implausibly large: " + std::to_string(v));
-  return v;
-}
 
 /// Activation names the model ports implement (transformers' ACT2FN keys).
 inline void check_activation(const std::string& name, const std::string& file) {
