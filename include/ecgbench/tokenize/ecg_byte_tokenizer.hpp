@@ -299,7 +299,8 @@ class EcgByteTokenizer {
       std::int32_t slot = 0, best_slot = 0;
       std::size_t best_len = 0, k = i;
       while (k < n) {
-        // The byte -> symbol lookup is off the dependent chain (slot -> base -> check -> slot).
+        // The byte -> symbol lookup is off the dependent chain (slot -> base -> next slot); the check
+        // only feeds the branch.
         const std::int32_t probe = slots[slot].base + probe_symbol_[bytes[k]];
         const std::int32_t check = slots[probe].check;
         if ((check & ~token_flag) != slot) break;  // no child on this symbol

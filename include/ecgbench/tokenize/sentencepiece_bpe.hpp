@@ -80,7 +80,7 @@ class SentencePieceBpe {
       auto& map = mergeable ? m.pieces_index_ : m.reserved_index_;
       if (!map.emplace(p.text, id).second) throw Error({file, {}, {}, "piece " + std::to_string(i)}, "duplicate piece '" + p.text + "'");
       if (p.type == PieceType::unknown) m.unk_ = id;
-      if (p.type == PieceType::user_defined && !p.text.empty())
+      if (p.type == PieceType::user_defined)  // pieces are never empty (parse_piece)
         m.user_defined_[static_cast<unsigned char>(p.text[0])].push_back(p.text);
       if (p.type == PieceType::byte) {
         if (p.text.size() != 6 || p.text.rfind("<0x", 0) != 0) throw Error({file, {}, {}, "piece " + std::to_string(i)}, "malformed byte piece '" + p.text + "'");
