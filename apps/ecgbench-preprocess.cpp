@@ -78,7 +78,7 @@ int main(int argc, char** argv) {
   app.add_flag("--quiet", quiet, "no progress output");
 
   auto* split = app.add_subcommand("split", "patient-stratified K-fold split of an index");
-  std::string index_path, out_path, method = "random";
+  std::string index_path, out_path, method = "random", features = "upstream";
   int folds = 5;
   std::uint64_t seed = 42;
   bool strat_fold = false;
@@ -95,6 +95,7 @@ int main(int argc, char** argv) {
   sample->add_option("--n", n, "number of segments")->capture_default_str();
   sample->add_option("--method", method, "random | stratified")->capture_default_str();
   sample->add_option("--max-clusters", max_clusters, "stratified: largest k tried")->capture_default_str();
+  sample->add_option("--features", features, "stratified: upstream (ECGFeatureExtractor, 288) | morphology (108 statistics)")->capture_default_str();
   sample->add_option("--seed", seed, "random seed")->capture_default_str();
   sample->add_option("--out", out_path, "output list")->required();
 
@@ -111,35 +112,15 @@ int main(int argc, char** argv) {
       const auto entries = read_segment_index(index_path);
       SegmentStore store(fs::path(index_path).parent_path());
       if (*pct) {
-        auto rng = make_rng(seed);
-        std::vector<double> values;
-        double lo = std::numeric_limits<double>::infinity(), hi = -lo;
-        const std::size_t per = entries.empty() ? 0 : std::max<std::size_t>(1, n / entries.size());
-        for (const auto& e : entries) {
-          const auto seg = store.segment(e);
-          for (float v : seg) lo = std::min<double>(lo, v), hi = std::max<double>(hi, v);
-          for (std::size_t k = 0; k < per && values.size() < n; ++k) values.push_back(seg[uniform_index(rng, seg.size())]);
-        }
-        const Json j{{"p1", percentile(values, 1)}, {"p99", percentile(values, 99)}, {"min", lo}, {"max", hi}, {"values", values.size()}};
+        const auto a = amplitude_percentiles(entries, store, n, seed);
+        const Json j{{"p1", a.p1}, {"p99", a.p99}, {"min", a.min}, {"max", a.max}, {"values", a.values}};
         write_json(out_path, j);
         std::printf("%s\n", j.dump().c_str());
         return 0;
       }
-      std::vector<std::size_t> chosen;
-      if (method == "random") {
-        chosen = sample_random(entries.size(), n, seed);
-      } else if (method == "stratified") {
-        Eigen::MatrixXd F(static_cast<Eigen::Index>(entries.size()), 108);
-        for (std::size_t i = 0; i < entries.size(); ++i) {
-          const auto f = morphology_features(store.segment(entries[i]), 12, entries[i].segment_len);
-          for (std::size_t c = 0; c < f.size(); ++c) F(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(c)) = f[c];
-        }
-        const auto s = sample_stratified(F, n, max_clusters, seed);
-        chosen = s.chosen;
-        std::printf("stratified: %d clusters\n", s.clusters);
-      } else {
-        throw Error("unknown --method '" + method + "' (random or stratified)");
-      }
+      const auto picked = sample_segments(entries, store, method, n, max_clusters, seed, parse_sampling_features(features));
+      const auto& chosen = picked.chosen;
+      if (method == "stratified") std::printf("stratified: %d clusters\n", picked.clusters);
       write_file_atomically(out_path, [&](std::ostream& os) {
         for (auto i : chosen) os << entries[i].id << '\n';
       });

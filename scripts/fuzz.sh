@@ -13,7 +13,7 @@ cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=cl
   -DECGBENCH_BUILD_APPS=OFF -DECGBENCH_BUILD_BENCHMARKS=OFF -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-  targets=(wfdb_header wfdb_signal npy safetensors pickle ecg_byte_json text_tokenizer chat_template mapping_json csv config_json)
+  targets=(wfdb_header wfdb_signal npy safetensors pickle ecg_byte_json text_tokenizer chat_template mapping_json csv config_json pth)
 fi
 # nproc obeys OMP_NUM_THREADS, which the Makefile sets to 1 for torch: count the cores without it.
 cores="$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)"
@@ -36,6 +36,8 @@ if [ -d "$data" ]; then
   while IFS= read -r f; do seed config_json "$f"; done < <(find "$data/golden" "$data/models" -name 'config.json')
   while IFS= read -r f; do seed mapping_json "$f" 000; seed mapping_json "$f" 001; done < <(find "$data/ecg-qa" -name '*.json' -size -64k | head -10)
   seed text_tokenizer "$data/models/tiny-gpt2-lm-buddy/vocab.json" 001
+  for f in "$root"/tests/fuzz-regressions/pth/*; do seed pth "$f"; done
+  while IFS= read -r f; do seed config_json "$f"; done < <(find "$data/golden/encoders" -name manifest.json)
 fi
 mkdir -p "$build/corpus"/{ecg_byte_json,text_tokenizer,chat_template,safetensors}
 printf '{"format": "ecgbench.ecg-byte", "version": 1, "alphabet": "abcdefghijklmnopqrstuvwxyz", "merges": [[97, 98], [256, 99]]}' >"$build/corpus/ecg_byte_json/small.json"

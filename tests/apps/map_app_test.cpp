@@ -11,7 +11,7 @@ using namespace ecgbench;
 TEST_CASE("ecgbench-map maps ECG-QA and mixes", "[apps][map]") {
   ECGBENCH_REQUIRE_TEST_DATA("ecg-qa");
   const auto ptb = test::data_dir() / "ptbxl";
-  if (!std::filesystem::exists(ptb)) return;
+  ECGBENCH_REQUIRE_FIXTURE(ptb);
   const auto dir = test::temp_dir() / "app-map";
   const std::string app = std::string(ECGBENCH_APP_DIR);
   auto run = [&](const std::string& cmd) { return std::system((cmd + " >/dev/null 2>&1").c_str()); };

@@ -66,6 +66,19 @@ TEST_CASE("npy round trip for every dtype, header byte layout", "[core][npy]") {
   CHECK(npy::make_header(npy::DType::i64, one).find("'shape': (5,), }") != std::string::npos);
 }
 
+TEST_CASE("npy reads empty arrays whatever dimension is zero", "[core][npy]") {
+  const auto dir = test::temp_dir();
+  for (const auto& shape : std::vector<std::vector<std::size_t>>{{12, 0}, {0, 12}, {3, 0, 5}, {0}}) {
+    const auto f = dir / "empty.npy";
+    npy::save<float>(f, std::span<const float>(), std::span<const std::size_t>(shape));
+    // The header is numpy's own text for the shape (np.zeros((12, 0), np.float32) writes '(12, 0)').
+    const auto a = npy::load(f);
+    CHECK(a.shape() == shape);
+    CHECK(a.size() == 0);
+    CHECK(a.to_vector<float>().empty());
+  }
+}
+
 TEST_CASE("npy rejects bad files with the file name", "[core][npy]") {
   const auto dir = test::temp_dir();
   auto write = [&](const std::string& name, const std::string& bytes) {

@@ -33,7 +33,7 @@ const std::vector<SegmentEntry>& ptbxl_index() {
 
 TEST_CASE("ECG-QA PTB-XL excerpts map onto records 6002/6007/6008", "[data][mapping]") {
   ECGBENCH_REQUIRE_TEST_DATA("ecg-qa");
-  if (!fs::exists(test::data_dir() / "ptbxl")) return;
+  ECGBENCH_REQUIRE_FIXTURE(test::data_dir() / "ptbxl");
   const auto& index = ptbxl_index();
   // Mapped form (with ecg_path), paraphrased.
   const auto f = test_data_path / "output/ptbxl/paraphrased/train/120000_excerpt.json";
@@ -70,10 +70,7 @@ TEST_CASE("ECG-QA PTB-XL excerpts map onto records 6002/6007/6008", "[data][mapp
 }
 
 TEST_CASE("ECG-Chat, PULSE and GEM schemas map by upstream's path rules", "[data][mapping]") {
-  if (!fs::exists(test::data_dir() / "ptbxl")) {
-    if (test::running_in_ci()) FAIL("missing ptbxl fixtures");
-    return;
-  }
+  ECGBENCH_REQUIRE_FIXTURE(test::data_dir() / "ptbxl");
   const auto& index = ptbxl_index();
   const Json chat = Json::parse(R"([{"id": "c1", "ecg": "records500/06000/06002_hr", "conversations": [
       {"from": "human", "value": "<ecg>\nWhat does this image show?"}, {"from": "gpt", "value": "Sinus bradycardia."}]}])");
@@ -164,4 +161,30 @@ TEST_CASE("PULSE ECGBench CPSC/CSN items match records by file name", "[data][ma
   REQUIRE(r.conversations.size() == 1);
   CHECK(r.conversations[0].ecg == std::vector<std::string>{"WFDBRecords_01_010_JS00001_0"});
   CHECK(r.conversations[0].turns[0].text == "Why?");  // list-of-characters value joined back
+}
+
+TEST_CASE("balance_answers oversamples rare answers per question, capped, deterministically", "[data][mixing]") {
+  std::vector<Conversation> in;
+  auto add = [&](const std::string& q, const std::string& a, int n) {
+    for (int i = 0; i < n; ++i)
+      in.push_back({q + a + std::to_string(i), {"x_0"}, {{Role::user, q}, {Role::assistant, a}}, "t"});
+  };
+  add("Q1", "no", 6);
+  add("Q1", "yes", 2);    // round(6 / 2) = 3 copies each
+  add("Q1", "maybe", 1);  // round(6 / 1) = 6, capped at 3
+  add("Q2", "a", 4);      // one answer: unchanged
+  const auto out = balance_answers(in, 3, 7);
+  std::map<std::string, int> n;
+  for (const auto& c : out) ++n[c.turns[0].text + "/" + c.turns[1].text];
+  CHECK(n["Q1/no"] == 6);
+  CHECK(n["Q1/yes"] == 6);
+  CHECK(n["Q1/maybe"] == 3);
+  CHECK(n["Q2/a"] == 4);
+  CHECK(out.size() == 19);
+  std::vector<std::string> ids1, ids2;
+  for (const auto& c : out) ids1.push_back(c.id);
+  for (const auto& c : balance_answers(in, 3, 7)) ids2.push_back(c.id);
+  CHECK(ids1 == ids2);
+  CHECK(balance_answers(in, 1, 7).size() == in.size());
+  CHECK_THROWS_WITH(balance_answers(in, 0.5, 7), Catch::Contains("max_factor"));
 }

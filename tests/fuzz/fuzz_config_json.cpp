@@ -1,6 +1,7 @@
-// Model config.json: every architecture's options parser on arbitrary JSON either gives options or an
+// Model config.json (and ECG encoder configurations): every architecture's options parser on arbitrary JSON either gives options or an
 // Error naming the key (the parsers are torch-free, so this target needs no LibTorch).
 #include "ecgbench/models/config/bert_options.hpp"
+#include "ecgbench/models/config/ecg_encoder_options.hpp"
 #include "ecgbench/models/config/gpt2_options.hpp"
 #include "ecgbench/models/config/llama_options.hpp"
 #include "ecgbench/models/config/opt_options.hpp"
@@ -18,5 +19,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     fuzz::guarded([&] { (void)models::VisionOptions::from_config(c); });
     fuzz::guarded([&] { (void)models::BertOptions::from_config(c); });
     fuzz::guarded([&] { (void)c.architecture(); });
+    fuzz::guarded([&] {  // ECG encoder configurations: sizes that pass are consistent
+      const auto e = models::parse_ecg_encoder_config(c.json, "encoder.json");
+      if (e.is_merl()) ECGBENCH_FUZZ_ASSERT(e.merl.spacial_dim() > 0);
+      else ECGBENCH_FUZZ_ASSERT(e.mae.num_patches() > 0 && e.mae.patch_dim() > 0);
+    });
   });
 }

@@ -18,13 +18,26 @@ int main(int argc, char** argv) {
     LLVMFuzzerTestOneInput(reinterpret_cast<const std::uint8_t*>(bytes.data()), bytes.size());
     ++n;
   };
+  // A missing or empty regression folder is an error, not an empty pass.
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: %s <regression folder or file>...\n", argv[0]);
+    return 2;
+  }
   for (int i = 1; i < argc; ++i) {
     const std::filesystem::path p = argv[i];
+    const std::size_t before = n;
     if (std::filesystem::is_directory(p)) {
       for (const auto& e : std::filesystem::recursive_directory_iterator(p))
         if (e.is_regular_file()) run(e.path());
     } else if (std::filesystem::exists(p)) {
       run(p);
+    } else {
+      std::fprintf(stderr, "%s: no such regression folder or file\n", p.c_str());
+      return 2;
+    }
+    if (n == before) {
+      std::fprintf(stderr, "%s: holds no regression inputs\n", p.c_str());
+      return 2;
     }
   }
   // Always exercise a few edge inputs too.

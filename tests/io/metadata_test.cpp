@@ -90,7 +90,8 @@ TEST_CASE("CODE-15 HDF5 layout file and exams.csv", "[io][code15]") {
   for (int t = 0; t < 48; ++t)
     for (int l = 0; l < 12; ++l) REQUIRE(x[t * 12 + l] == 0.0f);
   const auto ptb = test::data_dir() / "ptbxl/records500/06000/06000_hr";
-  if (fs::exists(ptb.string() + ".hea")) {
+  ECGBENCH_REQUIRE_FIXTURE(ptb.string() + ".hea");
+  {
     // First sample after the padding is the record's first sample (a linear resampler keeps t=0).
     const auto ecg = read_ecg12(ptb);
     for (int l = 0; l < 12; ++l) CHECK(x[48 * 12 + l] == Approx(ecg.lead(l)[0]).margin(1e-6));

@@ -109,6 +109,18 @@ TEST_CASE("rotary frequencies equal transformers' (llama3 scaling)", "[models][l
   }
 }
 
+namespace {
+/// hidden_states_<i>.npy files transformers wrote (output_hidden_states=True): layers + 1, at least 2.
+std::size_t golden_hidden_state_count(const std::filesystem::path& dir) {
+  std::size_t n = 0;
+  while (std::filesystem::exists(dir / ("hidden_states_" + std::to_string(n) + ".npy"))) ++n;
+  const auto cfg = read_json(dir / "config.json");
+  const Json& c = cfg.contains("vision_config") ? cfg["vision_config"] : cfg;
+  CHECK(n == c["num_hidden_layers"].get<std::size_t>() + 1);
+  return n;
+}
+}  // namespace
+
 TEST_CASE("encoders match transformers: ViT, CLIP, SigLIP, BERT, RoBERTa", "[models][encoders]") {
   ECGBENCH_REQUIRE_TEST_DATA("golden");
   torch::NoGradGuard no_grad;
@@ -119,6 +131,7 @@ TEST_CASE("encoders match transformers: ViT, CLIP, SigLIP, BERT, RoBERTa", "[mod
     const auto out = std::visit([&](auto& e) { return e->encode(load_npy_tensor(dir / "pixel_values.npy"), true); }, enc);
     check_close(out.last_hidden_state, load_npy_tensor(dir / "last_hidden_state.npy"));
     check_close(out.pooler_output, load_npy_tensor(dir / "pooler_output.npy"));
+    REQUIRE(out.hidden_states.size() == golden_hidden_state_count(dir));  // embeddings + one per layer
     for (std::size_t i = 0; i < out.hidden_states.size(); ++i)
       check_close(out.hidden_states[i], load_npy_tensor(dir / ("hidden_states_" + std::to_string(i) + ".npy")));
   }
@@ -131,6 +144,7 @@ TEST_CASE("encoders match transformers: ViT, CLIP, SigLIP, BERT, RoBERTa", "[mod
     const auto out = bert->encode(load_npy_tensor(dir / "input_ids.npy"), mask, tt, true);
     check_close(out.last_hidden_state, load_npy_tensor(dir / "last_hidden_state.npy"), mask);
     check_close(out.pooler_output, load_npy_tensor(dir / "pooler_output.npy"));
+    REQUIRE(out.hidden_states.size() == golden_hidden_state_count(dir));
     for (std::size_t i = 0; i < out.hidden_states.size(); ++i)
       check_close(out.hidden_states[i], load_npy_tensor(dir / ("hidden_states_" + std::to_string(i) + ".npy")), mask);
   }

@@ -60,3 +60,14 @@ inline std::filesystem::path wordnet_dir() {
     WARN("skipped: WordNet not found at " << ::ecgbench::test::wordnet_dir() << " (apt-get install wordnet-base)"); \
     return;                                                                                            \
   }
+
+// A further fixture file or folder a test needs (after ECGBENCH_REQUIRE_TEST_DATA): same rule.
+#define ECGBENCH_REQUIRE_FIXTURE(path_expr)                                                         \
+  do {                                                                                              \
+    const std::filesystem::path fixture_path_ = (path_expr);                                        \
+    if (!std::filesystem::exists(fixture_path_)) {                                                  \
+      if (::ecgbench::test::running_in_ci()) FAIL("test data missing under CI: " << fixture_path_); \
+      WARN("skipped: test data not found at " << fixture_path_ << " (set ECGBENCH_TEST_DATA)");     \
+      return;                                                                                       \
+    }                                                                                               \
+  } while (false)

@@ -331,7 +331,7 @@ TEST_CASE("SentencePiece user-defined pieces stay whole, the longest one wins", 
   CHECK(m.decode(ids) == "ab<abc>c<ab><aa<a");
 }
 
-TEST_CASE("Qwen normalises to NFC; SentencePiece adds BOS and decodes", "[tokenize][text]") {
+TEST_CASE("Qwen normalises to NFC, SentencePiece adds BOS and decodes", "[tokenize][text]") {
   ECGBENCH_REQUIRE_TEST_DATA("tokenizers");
   const auto qwen = HfTokenizer::from_directory(test_data_path / "qwen2.5-qwen3");
   CHECK(qwen.encode("caf" "e\xCC\x81") == qwen.encode("caf\xC3\xA9"));

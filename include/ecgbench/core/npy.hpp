@@ -152,7 +152,8 @@ inline Header parse_header(std::span<const unsigned char> bytes, const std::stri
   // Overflow-safe: check each factor against the bytes available.
   std::size_t avail = bytes.size() - h.data_offset;
   std::size_t need = item_size(h.dtype);
-  for (auto dim : h.shape) {
+  if (std::find(h.shape.begin(), h.shape.end(), std::size_t{0}) != h.shape.end()) need = 0;  // empty, e.g. (12, 0)
+  for (auto dim : need ? h.shape : std::vector<std::size_t>{}) {
     if (dim != 0 && need > avail / dim) {
       need = SIZE_MAX;
       break;

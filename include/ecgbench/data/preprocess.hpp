@@ -190,26 +190,25 @@ inline bool shard_complete(const std::filesystem::path& out, std::size_t shard, 
 
 }  // namespace detail
 
-inline PreprocessSummary run_preprocess(const PreprocessOptions& opt) {
-  namespace fs = std::filesystem;
-  const auto t0 = std::chrono::steady_clock::now();
-  if (opt.signal.segment_len == 0) throw Error("--seg-len must be positive");
-  if (!(opt.signal.target_sf > 0)) throw Error("--target-sf must be positive");
+namespace detail {
+
+inline void validate(const PreprocessOptions& opt) {
+  if (opt.signal.segment_len == 0) throw Error("signal.segment_len must be positive");
+  if (!(opt.signal.target_sf > 0)) throw Error("signal.target_sf must be positive");
   if (opt.shard_count == 0 || opt.shard_index >= opt.shard_count)
-    throw Error("--shard I/K needs 0 <= I < K, got " + std::to_string(opt.shard_index) + "/" + std::to_string(opt.shard_count));
+    throw Error("shard_index / shard_count need 0 <= index < count, got " + std::to_string(opt.shard_index) + "/" + std::to_string(opt.shard_count));
+}
 
-  auto records = list_base_records(opt.dataset, opt.data_dir);
-  if (opt.limit && *opt.limit < records.size()) records.resize(*opt.limit);
-  const std::size_t per_shard = opt.records_per_shard ? opt.records_per_shard : detail::default_records_per_shard(opt.dataset, opt.signal);
-  const std::size_t n_shards = (records.size() + per_shard - 1) / per_shard;
-
-  // The arguments that determine the output; a resume with different ones would mix data sets.
+/// The arguments that determine the output, recorded in params.json; resuming with different ones
+/// would mix data sets, so it is refused.
+inline Json check_resume_params(const PreprocessOptions& opt, std::size_t records, std::size_t per_shard) {
+  namespace fs = std::filesystem;
   const Json params{{"base_data", to_string(opt.dataset)},
                     {"seg_len", opt.signal.segment_len},
                     {"target_sf", opt.signal.target_sf},
                     {"resample", opt.signal.resampler == ResamplerKind::cubic ? "cubic" : "polyphase"},
                     {"filter", opt.signal.filter == FilterChain::paper ? "paper" : "none"},
-                    {"records", records.size()},
+                    {"records", records},
                     {"records_per_shard", per_shard},
                     {"require_native_rate", opt.require_native_rate}};
   fs::create_directories(opt.out_dir / "parts");
@@ -218,10 +217,115 @@ inline PreprocessSummary run_preprocess(const PreprocessOptions& opt) {
     const Json old = read_json(params_path);
     if (old != params)
       throw Error({params_path.string(), {}, {}, {}}, "output folder was made with different arguments: " + old.dump() +
-                                                          " (now " + params.dump() + "); use another --out");
+                                                          " (now " + params.dump() + "); choose another out_dir");
   } else {
     write_json(params_path, params);
   }
+  return params;
+}
+
+/// Processes records [begin, end) into shard `c`: the .npy (streamed from the per-record results,
+/// no second copy of up to 1 GB), its index part and skip log. The index part is written last: it
+/// marks the shard complete.
+inline void write_shard(const PreprocessOptions& opt, const std::vector<BaseRecord>& records, std::size_t c, std::size_t begin, std::size_t end,
+                        BaseRecordLoader& loader, std::vector<SignalScratch>& scratch, unsigned jobs, Progress& progress, PreprocessSummary& sum) {
+  const double native = native_sampling_frequency(opt.dataset);
+  std::vector<ProcessedRecord> results(end - begin);
+  std::vector<std::string> errors(end - begin);
+  parallel_for(end - begin, jobs, [&](std::size_t i, unsigned w) {
+    const auto& r = records[begin + i];
+    try {
+      io::EcgFrames& ecg = scratch[w].frames;
+      loader.load_frames_into(r, ecg, scratch[w].record);
+      if (opt.require_native_rate && ecg.sampling_frequency != native)
+        throw Error({r.source, {}, {}, {}}, "sampling rate " + std::to_string(ecg.sampling_frequency) + " Hz, expected " +
+                                                std::to_string(native) + " Hz for " + to_string(opt.dataset));
+      results[i] = process_frames(ecg, opt.signal, scratch[w]);
+      if (results[i].n_segments == 0)
+        throw Error({r.source, {}, {}, {}}, "record shorter than one segment (" + std::to_string(ecg.n_samples) + " samples)");
+    } catch (const std::exception& e) {
+      errors[i] = e.what();
+      results[i] = {};
+    }
+    progress.tick();
+  });
+  std::size_t rows = 0;
+  std::vector<Json> index, skipped;
+  for (std::size_t i = 0; i < results.size(); ++i) {
+    const auto& r = records[begin + i];
+    if (!errors[i].empty()) {
+      skipped.push_back(Json{{"source", r.source}, {"reason", errors[i]}});
+      continue;
+    }
+    if (results[i].non_finite > 0) {
+      ++sum.records_with_non_finite;
+      log::warn(r.source + ": " + std::to_string(results[i].non_finite) + " NaN/Inf values replaced by 0");
+    }
+    for (std::size_t j = 0; j < results[i].n_segments; ++j)
+      index.push_back(to_json(SegmentEntry{r.stem + "_" + std::to_string(j), r.source, j, c, rows++, r.report, r.patient_id, r.labels,
+                                           results[i].orig_sf, opt.signal.target_sf, opt.signal.segment_len, r.strat_fold}));
+  }
+  if (rows > 0) {
+    const std::vector<std::size_t> shape{rows, 12, opt.signal.segment_len};
+    const std::string header = npy::make_header(npy::DType::f32, shape);
+    // Not fsynced: a resume re-validates every shard against its index part (size and shape), so a
+    // shard torn by a power loss is detected and redone; the small index part stays durable.
+    write_file_atomically(
+        shard_path(opt.out_dir, c),
+        [&](std::ostream& o) {
+          o.write(header.data(), static_cast<std::streamsize>(header.size()));
+          const std::size_t seg_bytes = 12 * opt.signal.segment_len * sizeof(float);
+          for (const auto& res : results)
+            if (res.n_segments > 0) o.write(reinterpret_cast<const char*>(res.segments.get()), static_cast<std::streamsize>(res.n_segments * seg_bytes));
+        },
+        /*durable=*/false);
+  }
+  write_jsonl(part_path(opt.out_dir, "skipped", c), skipped);
+  write_jsonl(part_path(opt.out_dir, "index", c), index);
+  ++sum.shards_written;
+}
+
+/// When every shard is there (the last of several shard processes gets here), merges the parts into
+/// index.jsonl, skipped.jsonl and manifest.json. Returns false while shards are missing.
+inline bool merge_shards(const PreprocessOptions& opt, const Json& params, std::size_t n_shards, PreprocessSummary& sum) {
+  namespace fs = std::filesystem;
+  for (std::size_t c = 0; c < n_shards; ++c)
+    if (!fs::exists(part_path(opt.out_dir, "index", c))) return false;
+  std::vector<Json> index, skipped;
+  for (std::size_t c = 0; c < n_shards; ++c) {
+    for_each_jsonl(part_path(opt.out_dir, "index", c), [&](Json&& j, std::size_t) { index.push_back(std::move(j)); });
+    if (fs::exists(part_path(opt.out_dir, "skipped", c)))
+      for_each_jsonl(part_path(opt.out_dir, "skipped", c), [&](Json&& j, std::size_t) { skipped.push_back(std::move(j)); });
+  }
+  sum.segments = index.size();
+  sum.skipped = skipped.size();
+  sum.processed = sum.records - sum.skipped;
+  write_jsonl(opt.out_dir / "skipped.jsonl", skipped);
+  write_jsonl(opt.out_dir / "index.jsonl", index);
+  Json manifest = params;
+  manifest["version"] = version;
+  manifest["data_dir"] = fs::absolute(opt.data_dir).string();
+  manifest["shards"] = n_shards;
+  manifest["segments"] = sum.segments;
+  manifest["processed_records"] = sum.processed;
+  manifest["skipped_records"] = sum.skipped;
+  manifest["layout"] = "segments-NNNNN.npy float32 [n, 12, seg_len], leads I, II, III, aVR, aVL, aVF, V1-V6";
+  write_json(opt.out_dir / "manifest.json", manifest);
+  return true;
+}
+
+}  // namespace detail
+
+/// Preprocesses a base data set into shards: validate, check the arguments of an existing output,
+/// process this process's incomplete shards (complete ones are reused), merge when all are there.
+inline PreprocessSummary run_preprocess(const PreprocessOptions& opt) {
+  const auto t0 = std::chrono::steady_clock::now();
+  detail::validate(opt);
+  auto records = list_base_records(opt.dataset, opt.data_dir);
+  if (opt.limit && *opt.limit < records.size()) records.resize(*opt.limit);
+  const std::size_t per_shard = opt.records_per_shard ? opt.records_per_shard : detail::default_records_per_shard(opt.dataset, opt.signal);
+  const std::size_t n_shards = (records.size() + per_shard - 1) / per_shard;
+  const Json params = detail::check_resume_params(opt, records.size(), per_shard);
 
   PreprocessSummary sum;
   sum.records = records.size();
@@ -235,100 +339,13 @@ inline PreprocessSummary run_preprocess(const PreprocessOptions& opt) {
   for (auto c : mine) todo_records += std::min(per_shard, records.size() - c * per_shard);
 
   BaseRecordLoader loader(opt.dataset, opt.data_dir);
-  const double native = native_sampling_frequency(opt.dataset);
   const unsigned jobs = opt.jobs == 0 ? default_thread_count() : opt.jobs;
-  std::vector<SignalScratch> scratch(jobs);
+  std::vector<SignalScratch> scratch(jobs);  // reused across records and shards
   Progress progress("preprocess " + to_string(opt.dataset), todo_records, "records", opt.progress);
-
-  for (const auto c : mine) {
-    const std::size_t begin = c * per_shard, end = std::min(records.size(), begin + per_shard);
-    std::vector<ProcessedRecord> results(end - begin);
-    std::vector<std::string> errors(end - begin);
-    parallel_for(end - begin, jobs, [&](std::size_t i, unsigned w) {
-      const auto& r = records[begin + i];
-      try {
-        io::EcgFrames& ecg = scratch[w].frames;
-        loader.load_frames_into(r, ecg, scratch[w].record);
-        if (opt.require_native_rate && ecg.sampling_frequency != native)
-          throw Error({r.source, {}, {}, {}}, "sampling rate " + std::to_string(ecg.sampling_frequency) + " Hz, expected " +
-                                                  std::to_string(native) + " Hz for " + to_string(opt.dataset));
-        results[i] = process_frames(ecg, opt.signal, scratch[w]);
-        if (results[i].n_segments == 0)
-          throw Error({r.source, {}, {}, {}}, "record shorter than one segment (" + std::to_string(ecg.n_samples) + " samples)");
-      } catch (const std::exception& e) {
-        errors[i] = e.what();
-        results[i] = {};
-      }
-      progress.tick();
-    });
-    // This shard's index part and skip log; segments are streamed from the per-record results
-    // straight into the .npy (no second copy of up to 1 GB).
-    std::size_t rows = 0;
-    std::vector<Json> index, skipped;
-    for (std::size_t i = 0; i < results.size(); ++i) {
-      const auto& r = records[begin + i];
-      if (!errors[i].empty()) {
-        skipped.push_back(Json{{"source", r.source}, {"reason", errors[i]}});
-        continue;
-      }
-      if (results[i].non_finite > 0) {
-        ++sum.records_with_non_finite;
-        log::warn(r.source + ": " + std::to_string(results[i].non_finite) + " NaN/Inf values replaced by 0");
-      }
-      for (std::size_t j = 0; j < results[i].n_segments; ++j)
-        index.push_back(to_json(SegmentEntry{r.stem + "_" + std::to_string(j), r.source, j, c, rows++, r.report, r.patient_id,
-                                             r.labels, results[i].orig_sf, opt.signal.target_sf, opt.signal.segment_len,
-                                             r.strat_fold}));
-    }
-    if (rows > 0) {
-      const std::vector<std::size_t> shape{rows, 12, opt.signal.segment_len};
-      const std::string header = npy::make_header(npy::DType::f32, shape);
-      // Not fsynced: a resume re-validates every shard against its index part (size and shape), so a
-      // shard torn by a power loss is detected and redone; the small index part stays durable.
-      write_file_atomically(
-          shard_path(opt.out_dir, c),
-          [&](std::ostream& o) {
-            o.write(header.data(), static_cast<std::streamsize>(header.size()));
-            const std::size_t seg_bytes = 12 * opt.signal.segment_len * sizeof(float);
-            for (const auto& res : results)
-              if (res.n_segments > 0)
-                o.write(reinterpret_cast<const char*>(res.segments.get()), static_cast<std::streamsize>(res.n_segments * seg_bytes));
-          },
-          /*durable=*/false);
-    }
-    results.clear();
-    write_jsonl(detail::part_path(opt.out_dir, "skipped", c), skipped);
-    write_jsonl(detail::part_path(opt.out_dir, "index", c), index);  // last: marks the shard complete
-    ++sum.shards_written;
-  }
+  for (const auto c : mine)
+    detail::write_shard(opt, records, c, c * per_shard, std::min(records.size(), (c + 1) * per_shard), loader, scratch, jobs, progress, sum);
   progress.finish();
-
-  // Merge when every shard is there (the last of several --shard processes does it).
-  bool all = true;
-  for (std::size_t c = 0; c < n_shards && all; ++c) all = fs::exists(detail::part_path(opt.out_dir, "index", c));
-  if (all) {
-    std::vector<Json> index, skipped;
-    for (std::size_t c = 0; c < n_shards; ++c) {
-      for_each_jsonl(detail::part_path(opt.out_dir, "index", c), [&](Json&& j, std::size_t) { index.push_back(std::move(j)); });
-      if (fs::exists(detail::part_path(opt.out_dir, "skipped", c)))
-        for_each_jsonl(detail::part_path(opt.out_dir, "skipped", c), [&](Json&& j, std::size_t) { skipped.push_back(std::move(j)); });
-    }
-    sum.segments = index.size();
-    sum.skipped = skipped.size();
-    sum.processed = sum.records - sum.skipped;
-    write_jsonl(opt.out_dir / "skipped.jsonl", skipped);
-    write_jsonl(opt.out_dir / "index.jsonl", index);
-    Json manifest = params;
-    manifest["version"] = version;
-    manifest["data_dir"] = fs::absolute(opt.data_dir).string();
-    manifest["shards"] = n_shards;
-    manifest["segments"] = sum.segments;
-    manifest["processed_records"] = sum.processed;
-    manifest["skipped_records"] = sum.skipped;
-    manifest["layout"] = "segments-NNNNN.npy float32 [n, 12, seg_len], leads I, II, III, aVR, aVL, aVF, V1-V6";
-    write_json(opt.out_dir / "manifest.json", manifest);
-    sum.complete = true;
-  }
+  sum.complete = detail::merge_shards(opt, params, n_shards, sum);
   sum.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return sum;
 }

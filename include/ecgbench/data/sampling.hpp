@@ -16,7 +16,9 @@
 
 #include "ecgbench/core/error.hpp"
 #include "ecgbench/core/random.hpp"
+#include "ecgbench/core/parallel.hpp"
 #include "ecgbench/data/preprocess.hpp"
+#include "ecgbench/signal/ecg_features.hpp"
 
 namespace ecgbench::data {
 
@@ -196,6 +198,46 @@ inline StratifiedSample sample_stratified(const Eigen::MatrixXd& features, std::
   return out;
 }
 
+/// Feature rows of segments for stratified sampling: upstream's ECGFeatureExtractor (24 per lead,
+/// 288 for 12 leads; the default) or the 9 per-lead statistics of `morphology_features` (faster).
+enum class SamplingFeatures { upstream, morphology };
+
+inline SamplingFeatures parse_sampling_features(const std::string& s) {
+  if (s == "upstream") return SamplingFeatures::upstream;
+  if (s == "morphology") return SamplingFeatures::morphology;
+  throw Error("unknown sampling features '" + s + "' (upstream or morphology)");
+}
+
+inline Eigen::MatrixXd segment_feature_matrix(const std::vector<SegmentEntry>& entries, SegmentStore& store, SamplingFeatures kind = SamplingFeatures::upstream,
+                                              double fs = 250, unsigned threads = 0) {
+  const std::size_t per_lead = kind == SamplingFeatures::upstream ? signal::EcgFeatureExtractor::features_per_lead : 9;
+  Eigen::MatrixXd F(static_cast<Eigen::Index>(entries.size()), static_cast<Eigen::Index>(12 * per_lead));
+  for (const auto& e : entries) (void)store.segment(e);  // map every shard before going parallel
+  const signal::EcgFeatureExtractor extractor(fs);
+  parallel_for(entries.size(), threads, [&](std::size_t i) {
+    const auto seg = store.segment(entries[i]);
+    const auto f = kind == SamplingFeatures::upstream ? extractor.features(seg, 12) : morphology_features(seg, 12, entries[i].segment_len);
+    for (std::size_t c = 0; c < f.size(); ++c) F(static_cast<Eigen::Index>(i), static_cast<Eigen::Index>(c)) = f[c];
+  });
+  return F;
+}
+
+/// Segment indices for tokenizer training: `random` or `stratified` (see sample_stratified).
+struct SegmentSample {
+  std::vector<std::size_t> chosen;
+  int clusters = 0;  ///< stratified only
+};
+
+inline SegmentSample sample_segments(const std::vector<SegmentEntry>& entries, SegmentStore& store, const std::string& method, std::size_t n,
+                                     int max_clusters, std::uint64_t seed, SamplingFeatures features = SamplingFeatures::upstream) {
+  if (method == "random") return {sample_random(entries.size(), n, seed), 0};
+  if (method == "stratified") {
+    const auto s = sample_stratified(segment_feature_matrix(entries, store, features), n, max_clusters, seed);
+    return {s.chosen, s.clusters};
+  }
+  throw Error("unknown sampling method '" + method + "' (random or stratified)");
+}
+
 /// numpy.percentile (linear) of a sample of values.
 inline double percentile(std::vector<double> v, double p) {
   if (v.empty()) throw Error("percentile of an empty sample");
@@ -203,6 +245,27 @@ inline double percentile(std::vector<double> v, double p) {
   const double pos = p / 100.0 * static_cast<double>(v.size() - 1);
   const auto i = static_cast<std::size_t>(pos);
   return i + 1 < v.size() ? v[i] + (pos - static_cast<double>(i)) * (v[i + 1] - v[i]) : v[i];
+}
+
+/// Amplitude range of a preprocessed set: p1 / p99 of a random sample of `n` values (an equal share
+/// per segment), and the exact min / max over every value.
+struct AmplitudeStats {
+  double p1 = 0, p99 = 0, min = 0, max = 0;
+  std::size_t values = 0;
+};
+
+inline AmplitudeStats amplitude_percentiles(const std::vector<SegmentEntry>& entries, SegmentStore& store, std::size_t n, std::uint64_t seed) {
+  if (entries.empty()) throw Error("amplitude percentiles of an empty index");
+  auto rng = make_rng(seed);
+  std::vector<double> values;
+  double lo = std::numeric_limits<double>::infinity(), hi = -lo;
+  const std::size_t per = std::max<std::size_t>(1, n / entries.size());
+  for (const auto& e : entries) {
+    const auto seg = store.segment(e);
+    for (float v : seg) lo = std::min<double>(lo, v), hi = std::max<double>(hi, v);
+    for (std::size_t k = 0; k < per && values.size() < n; ++k) values.push_back(seg[uniform_index(rng, seg.size())]);
+  }
+  return {percentile(values, 1), percentile(values, 99), lo, hi, values.size()};
 }
 
 }  // namespace ecgbench::data

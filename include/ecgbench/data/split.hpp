@@ -20,7 +20,7 @@ namespace ecgbench::data {
 
 /// Fold (0..K-1) of every entry, in index order.
 inline std::vector<int> patient_stratified_folds(const std::vector<SegmentEntry>& entries, int folds, std::uint64_t seed = 42) {
-  if (folds < 2) throw Error("--folds must be at least 2, got " + std::to_string(folds));
+  if (folds < 2) throw Error("folds must be at least 2, got " + std::to_string(folds));
   struct Patient {
     std::vector<std::size_t> entries;
     std::vector<int> labels;  // label ids
@@ -89,7 +89,7 @@ inline std::vector<int> patient_stratified_folds(const std::vector<SegmentEntry>
 
 /// PTB-XL's recommended folds: (strat_fold - 1) mod K. Entries without strat_fold are an error.
 inline std::vector<int> strat_fold_folds(const std::vector<SegmentEntry>& entries, int folds) {
-  if (folds < 2) throw Error("--folds must be at least 2");
+  if (folds < 2) throw Error("folds must be at least 2");
   std::vector<int> out(entries.size());
   for (std::size_t i = 0; i < entries.size(); ++i) {
     if (!entries[i].strat_fold) throw Error({entries[i].id, {}, {}, {}}, "entry has no strat_fold (only PTB-XL has one)");

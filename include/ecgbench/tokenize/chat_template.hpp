@@ -178,6 +178,7 @@ struct ChatEncodeOptions {
   std::size_t pad_to_max = 0;  ///< 0 = neither truncate nor pad
   Truncation truncation = Truncation::keep_first;  ///< for placeholder mode; ECG mode uses upstream's rule
   std::size_t min_ecg_tokens = 500;                 ///< ECG tokens kept before text is cut (upstream: 500)
+  std::size_t signal_slots = 1;  ///< placeholder mode: k consecutive `<signal>` tokens for k encoder tokens
 };
 
 struct ChatEncoding {
@@ -248,7 +249,8 @@ ChatEncoding encode_chat(const Tok& tok, ChatFormat f, std::span<const data::Tur
   } else if (with_signal) {
     const auto id = tok.token_to_id(opt.signal_placeholder);
     if (!id) throw Error("encode_chat: the placeholder '" + opt.signal_placeholder + "' is not a token; add it with add_tokens first");
-    middle.push_back(*id);
+    if (opt.signal_slots == 0) throw Error("encode_chat: signal_slots must be at least 1");
+    middle.assign(opt.signal_slots, *id);
   }
   e.ids = before;
   e.ids.insert(e.ids.end(), middle.begin(), middle.end());
@@ -258,7 +260,8 @@ ChatEncoding encode_chat(const Tok& tok, ChatFormat f, std::span<const data::Tur
   e.labels.insert(e.labels.end(), after_labels.begin(), after_labels.end());
   e.ecg_begin = before.size();
   e.ecg_size = ecg.empty() ? 0 : middle.size();
-  if (with_signal && ecg.empty()) e.signal_positions.push_back(before.size());
+  if (with_signal && ecg.empty())
+    for (std::size_t k = 0; k < middle.size(); ++k) e.signal_positions.push_back(before.size() + k);
 
   if (P > 0 && e.ids.size() > P) {  // placeholder mode (the ECG mode fits by construction)
     std::size_t drop = e.ids.size() - P;

@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 #include "ecgbench/core/atomic_file.hpp"
@@ -33,7 +34,7 @@ namespace ecgbench::tokenize {
 /// A loaded text tokenizer. Copies share the (immutable) model; encode/decode are thread-safe.
 class HfTokenizer {
  public:
-  enum class Kind { byte_level_bpe, sentencepiece, wordpiece };
+  enum class Kind { byte_level_bpe, sentencepiece, wordpiece };  ///< the order of Model's alternatives
 
   // --- loading ------------------------------------------------------------------------------------
 
@@ -77,7 +78,6 @@ class HfTokenizer {
  private:
   static HfTokenizer from_tokenizer_json_value(const Json& j, const std::string& file) {
     HfTokenizer t;
-    t.kind_ = Kind::byte_level_bpe;
     t.source_ = file;
     if (!j.is_object() || !j.contains("model") || !j["model"].is_object()) throw Error({file, {}, {}, {}}, "missing 'model' object");
     const Json& m = j["model"];
@@ -111,10 +111,11 @@ class HfTokenizer {
         throw Error({file, {}, {}, "model.merges[" + std::to_string(i) + "]"}, "merge is neither \"a b\" nor [a, b]");
       }
     }
-    t.bpe_ = std::make_shared<const ByteLevelBpe>(vocab, merges, m.value("ignore_merges", false), file);
+    const auto bpe = std::make_shared<const ByteLevelBpe>(vocab, merges, m.value("ignore_merges", false), file);
+    t.model_ = bpe;
     if (m.contains("unk_token") && m["unk_token"].is_string())
       if (const auto raw = byte_level_to_bytes(m["unk_token"].get<std::string>()))
-        if (const auto id = t.bpe_->find_bytes(*raw)) t.unk_ = id;
+        if (const auto id = bpe->find_bytes(*raw)) t.unk_ = id;
     t.parse_normalizer(j.value("normalizer", Json()), file);
     bool byte_level_seen = false;
     t.parse_pre_tokenizer(j.value("pre_tokenizer", Json()), file, byte_level_seen);
@@ -157,16 +158,16 @@ class HfTokenizer {
       b = e + 1;
     }
     HfTokenizer t;
-    t.kind_ = Kind::wordpiece;
     t.source_ = path.string();
     BertNormalizerOptions norm;
     norm.lowercase = do_lower_case;
-    t.wp_ = std::make_shared<const WordPiece>(vocab, "[UNK]", "##", 100, norm, path.string());
+    const auto wp = std::make_shared<const WordPiece>(vocab, "[UNK]", "##", 100, norm, path.string());
+    t.model_ = wp;
     for (const char* sp : {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"})
-      if (auto id = t.wp_->find(sp)) t.add_token_entry({sp, *id, true});
-    t.unk_ = t.wp_->unk_id();
-    t.pad_ = t.wp_->find("[PAD]");
-    const auto cls = t.wp_->find("[CLS]"), sep = t.wp_->find("[SEP]");
+      if (auto id = wp->find(sp)) t.add_token_entry({sp, *id, true});
+    t.unk_ = wp->unk_id();
+    t.pad_ = wp->find("[PAD]");
+    const auto cls = wp->find("[CLS]"), sep = wp->find("[SEP]");
     if (!cls || !sep) throw Error({path.string(), {}, {}, {}}, "BERT vocabulary lacks [CLS] or [SEP]");
     t.template_prefix_ = {*cls};
     t.template_suffix_ = {*sep};
@@ -204,11 +205,11 @@ class HfTokenizer {
     }
     if (merges.empty()) throw Error({merges_path.string(), {}, {}, {}}, "no merges");
     HfTokenizer t;
-    t.kind_ = Kind::byte_level_bpe;
     t.source_ = vocab_path.string();
-    t.bpe_ = std::make_shared<const ByteLevelBpe>(vocab, merges, false, vocab_path.string() + " + " + merges_path.string());
+    const auto bpe = std::make_shared<const ByteLevelBpe>(vocab, merges, false, vocab_path.string() + " + " + merges_path.string());
+    t.model_ = bpe;
     t.splits_.emplace_back(std::string(gpt2_split_pattern));
-    if (auto id = t.bpe_->find_bytes("<|endoftext|>")) {
+    if (auto id = bpe->find_bytes("<|endoftext|>")) {
       t.add_token_entry({"<|endoftext|>", *id, true});
       t.bos_ = t.eos_ = t.unk_ = id;
     }
@@ -222,19 +223,19 @@ class HfTokenizer {
   /// write "<bos>"); BOS is added by default, as Llama and Gemma do.
   static HfTokenizer from_sentencepiece(const std::filesystem::path& path) {
     HfTokenizer t;
-    t.kind_ = Kind::sentencepiece;
     t.source_ = path.string();
-    t.spm_ = std::make_shared<const SentencePieceBpe>(SentencePieceBpe::load(path));
+    const auto spm = std::make_shared<const SentencePieceBpe>(SentencePieceBpe::load(path));
+    t.model_ = spm;
     // User-defined pieces (Gemma's <start_of_turn>) are kept whole by the model itself.
-    for (std::size_t id = 0; id < t.spm_->size(); ++id) {
-      const auto type = t.spm_->piece(static_cast<std::int32_t>(id)).type;
+    for (std::size_t id = 0; id < spm->size(); ++id) {
+      const auto type = spm->piece(static_cast<std::int32_t>(id)).type;
       if (type == SentencePieceBpe::PieceType::control || type == SentencePieceBpe::PieceType::unknown)
-        t.add_token_entry({t.spm_->piece(static_cast<std::int32_t>(id)).text, static_cast<std::int32_t>(id), true});
+        t.add_token_entry({spm->piece(static_cast<std::int32_t>(id)).text, static_cast<std::int32_t>(id), true});
     }
-    t.bos_ = t.spm_->bos_id();
-    t.eos_ = t.spm_->eos_id();
-    t.unk_ = t.spm_->unk_id();
-    t.pad_ = t.spm_->pad_id();
+    t.bos_ = spm->bos_id();
+    t.eos_ = spm->eos_id();
+    t.unk_ = spm->unk_id();
+    t.pad_ = spm->pad_id();
     t.add_bos_ = t.bos_.has_value();
     if (t.add_bos_) t.template_prefix_.push_back(*t.bos_);
     t.added_.prepare();
@@ -336,29 +337,33 @@ class HfTokenizer {
   /// Ids -> text. Invalid UTF-8 from partial byte tokens becomes U+FFFD, as in Hugging Face.
   [[nodiscard]] std::string decode(std::span<const std::int32_t> ids, bool skip_special_tokens = false) const {
     std::string out;
-    std::vector<std::int32_t> run;  // consecutive SentencePiece ids decode together (leading-space rule)
-    auto flush = [&] {
-      if (run.empty()) return;
-      if (kind_ == Kind::wordpiece && !out.empty()) out += ' ';
-      out += kind_ == Kind::wordpiece ? wp_->decode(run) : spm_->decode(run);
-      run.clear();
-    };
     const std::size_t vocab = vocab_size();
-    for (std::int32_t id : ids) {
+    for (std::int32_t id : ids)
       if (id < 0 || static_cast<std::size_t>(id) >= vocab)
         throw Error({source_, {}, {}, "id " + std::to_string(id)}, "token id outside the vocabulary of " + std::to_string(vocab));
-      if (const AddedToken* a = added_by_id(id)) {
-        if (kind_ != Kind::byte_level_bpe) flush();
+    // Model ids between added tokens decode as runs (SentencePiece's leading-space rule, WordPiece's
+    // "##" joins); byte-level BPE runs are the concatenated token bytes. WordPiece separates words.
+    const bool spaced = kind() == Kind::wordpiece;
+    std::size_t i = 0;
+    while (i < ids.size()) {
+      if (const AddedToken* a = added_by_id(ids[i])) {
         if (!(skip_special_tokens && a->special)) {
-          if (kind_ == Kind::wordpiece && !out.empty()) out += ' ';
+          if (spaced && !out.empty()) out += ' ';
           out += a->content;
         }
+        ++i;
         continue;
       }
-      if (kind_ != Kind::byte_level_bpe) run.push_back(id);
-      else out += bpe_->token_bytes(id);
+      std::size_t end = i;
+      while (end < ids.size() && !added_by_id(ids[end])) ++end;
+      const std::span<const std::int32_t> run = ids.subspan(i, end - i);
+      if (spaced && !out.empty()) out += ' ';
+      std::visit(Overloaded{[](std::monostate) {},
+                            [&](const std::shared_ptr<const ByteLevelBpe>& m) { for (auto id : run) out += m->token_bytes(id); },
+                            [&](const auto& m) { out += m->decode(std::vector<std::int32_t>(run.begin(), run.end())); }},
+                 model_);
+      i = end;
     }
-    if (kind_ != Kind::byte_level_bpe) flush();
     return utf8_lossy(out);
   }
 
@@ -366,18 +371,23 @@ class HfTokenizer {
 
   [[nodiscard]] std::optional<std::int32_t> token_to_id(std::string_view token) const {
     if (const AddedToken* a = added_.find(token)) return a->id;
-    if (kind_ == Kind::sentencepiece) return spm_->find(token);
-    if (kind_ == Kind::wordpiece) return wp_->find(token);
-    if (auto raw = byte_level_to_bytes(token)) return bpe_->find_bytes(*raw);
-    return std::nullopt;
+    return std::visit(Overloaded{[](std::monostate) -> std::optional<std::int32_t> { return std::nullopt; },
+                                 [&](const std::shared_ptr<const ByteLevelBpe>& m) -> std::optional<std::int32_t> {
+                                   if (auto raw = byte_level_to_bytes(token)) return m->find_bytes(*raw);
+                                   return std::nullopt;
+                                 },
+                                 [&](const auto& m) -> std::optional<std::int32_t> { return m->find(token); }},
+                      model_);
   }
   /// The vocabulary spelling of `id` (byte-level form for BPE models, "▁" pieces for SentencePiece).
   [[nodiscard]] std::string id_to_token(std::int32_t id) const {
     if (const AddedToken* a = added_by_id(id)) return a->content;
     if (id < 0 || static_cast<std::size_t>(id) >= model_size()) throw Error("token id " + std::to_string(id) + " outside the vocabulary");
-    if (kind_ == Kind::sentencepiece) return spm_->piece(id).text;
-    if (kind_ == Kind::wordpiece) return wp_->token(id);
-    return bytes_to_byte_level(bpe_->token_bytes(id));
+    return std::visit(Overloaded{[](std::monostate) { return std::string(); },
+                                 [&](const std::shared_ptr<const ByteLevelBpe>& m) { return bytes_to_byte_level(m->token_bytes(id)); },
+                                 [&](const std::shared_ptr<const SentencePieceBpe>& m) { return m->piece(id).text; },
+                                 [&](const std::shared_ptr<const WordPiece>& m) { return m->token(id); }},
+                      model_);
   }
   /// Model vocabulary plus added tokens (the embedding rows a model needs).
   [[nodiscard]] std::size_t vocab_size() const {
@@ -390,7 +400,7 @@ class HfTokenizer {
   [[nodiscard]] std::optional<std::int32_t> pad_id() const noexcept { return pad_; }
   [[nodiscard]] std::optional<std::int32_t> unk_id() const noexcept { return unk_; }
   void set_pad_id(std::optional<std::int32_t> id) { pad_ = id; }
-  [[nodiscard]] Kind kind() const noexcept { return kind_; }
+  [[nodiscard]] Kind kind() const noexcept { return model_.index() <= 1 ? Kind::byte_level_bpe : static_cast<Kind>(model_.index() - 1); }
   [[nodiscard]] const std::string& chat_template() const noexcept { return chat_template_; }
   [[nodiscard]] std::size_t model_max_length() const noexcept { return model_max_length_; }
   [[nodiscard]] const std::vector<AddedToken>& added_tokens() const noexcept { return added_.tokens(); }
@@ -398,8 +408,7 @@ class HfTokenizer {
 
  private:
   [[nodiscard]] std::size_t model_size() const {
-    if (kind_ == Kind::wordpiece) return wp_->size();
-    return kind_ == Kind::sentencepiece ? spm_->size() : (bpe_ ? bpe_->size() : 0);
+    return std::visit(Overloaded{[](std::monostate) { return std::size_t{0}; }, [](const auto& m) { return static_cast<std::size_t>(m->size()); }}, model_);
   }
   [[nodiscard]] const AddedToken* added_by_id(std::int32_t id) const {
     auto it = std::lower_bound(added_ids_.begin(), added_ids_.end(), std::pair<std::int32_t, std::size_t>(id, 0));
@@ -440,12 +449,12 @@ class HfTokenizer {
     if (p.is_object() && p.value("type", "") != "BertPreTokenizer")
       throw Error({file, {}, {}, "pre_tokenizer"}, "WordPiece supports the BertPreTokenizer only");
     HfTokenizer t;
-    t.kind_ = Kind::wordpiece;
     t.source_ = file;
-    t.wp_ = std::make_shared<const WordPiece>(vocab, m.value("unk_token", std::string("[UNK]")), m.value("continuing_subword_prefix", std::string("##")),
+    const auto wp = std::make_shared<const WordPiece>(vocab, m.value("unk_token", std::string("[UNK]")), m.value("continuing_subword_prefix", std::string("##")),
                                               m.contains("max_input_chars_per_word") ? json_as<std::size_t>(m["max_input_chars_per_word"], file, "max_input_chars_per_word") : 100,
                                               norm, file);
-    t.unk_ = t.wp_->unk_id();
+    t.model_ = wp;
+    t.unk_ = wp->unk_id();
     if (j.contains("added_tokens") && j["added_tokens"].is_array())
       for (const auto& a : j["added_tokens"])
         t.add_token_entry({json_get<std::string>(a, "content", file, "added_tokens"), json_get<std::int32_t>(a, "id", file, "added_tokens"),
@@ -457,33 +466,24 @@ class HfTokenizer {
 
   void encode_plain(std::string_view text, std::vector<std::int32_t>& ids) const {
     if (text.empty()) return;
-    if (kind_ == Kind::wordpiece) {
-      wp_->encode(text, ids);
-      return;
-    }
-    std::string normalized_storage;
-    if (nfc_) {
-      normalized_storage = nfc(text);
-      text = normalized_storage;
-    }
-    if (kind_ == Kind::sentencepiece) {
-      spm_->encode(text, ids);
-      return;
-    }
-    std::string prefixed;
-    if (add_prefix_space_ && text.front() != ' ') {
-      prefixed = " ";
-      prefixed += text;
-      text = prefixed;
-    }
-    split_level(text, 0, ids);
+    std::visit(Overloaded{[](std::monostate) { throw Error("the tokenizer has no model"); },
+                          [&](const std::shared_ptr<const WordPiece>& m) { m->encode(text, ids); },  // its own BERT normaliser
+                          [&](const std::shared_ptr<const SentencePieceBpe>& m) {
+                            m->encode(nfc_ ? std::string_view(nfc(text)) : text, ids);
+                          },
+                          [&](const std::shared_ptr<const ByteLevelBpe>& m) {
+                            std::string normalized = nfc_ ? nfc(text) : std::string(text);
+                            if (add_prefix_space_ && !normalized.empty() && normalized.front() != ' ') normalized.insert(normalized.begin(), ' ');
+                            split_level(*m, normalized, 0, ids);
+                          }},
+               model_);
   }
-  void split_level(std::string_view text, std::size_t level, std::vector<std::int32_t>& ids) const {
+  void split_level(const ByteLevelBpe& bpe, std::string_view text, std::size_t level, std::vector<std::int32_t>& ids) const {
     if (level == splits_.size()) {
-      bpe_->encode_word(text, ids, unk_ ? *unk_ : -1);
+      bpe.encode_word(text, ids, unk_ ? *unk_ : -1);
       return;
     }
-    splits_[level].split(text, [&](std::string_view piece) { split_level(piece, level + 1, ids); });
+    splits_[level].split(text, [&](std::string_view piece) { split_level(bpe, piece, level + 1, ids); });
   }
 
   void parse_normalizer(const Json& n, const std::string& file) {
@@ -550,11 +550,17 @@ class HfTokenizer {
     }
   }
 
-  Kind kind_ = Kind::byte_level_bpe;
+  template <class... F>
+  struct Overloaded : F... {
+    using F::operator()...;
+  };
+  template <class... F>
+  Overloaded(F...) -> Overloaded<F...>;
+  /// The model, shared (immutable) between copies; monostate only in a default-constructed tokenizer.
+  using Model = std::variant<std::monostate, std::shared_ptr<const ByteLevelBpe>, std::shared_ptr<const SentencePieceBpe>, std::shared_ptr<const WordPiece>>;
+
   std::string source_;
-  std::shared_ptr<const ByteLevelBpe> bpe_;
-  std::shared_ptr<const SentencePieceBpe> spm_;
-  std::shared_ptr<const WordPiece> wp_;
+  Model model_;
   std::vector<SplitRegex> splits_;
   bool nfc_ = false, add_prefix_space_ = false;
   AddedTokenSet added_;

@@ -2,6 +2,10 @@
 // it interprets only the opcodes that build None/bool/int/float/str/bytes/list/tuple/dict values
 // (protocols 2-5) and rejects everything else (GLOBAL, REDUCE, BUILD, INST, ...) with a clear
 // error, so a malicious pickle can never run code or allocate without bound.
+// A caller may name a whitelist of globals (torch.save's `torch._utils._rebuild_tensor_v2`,
+// `collections.OrderedDict`, ...): then GLOBAL / STACK_GLOBAL of those names, REDUCE on them,
+// BUILD on dicts and BINPERSID are read as inert records (`global`, `object`, `persistent`) that
+// the caller interprets. Nothing is ever called.
 #pragma once
 
 #include <algorithm>
@@ -9,6 +13,7 @@
 #include <cstring>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -20,7 +25,9 @@
 namespace ecgbench::tokenize {
 
 struct PyValue {
-  enum class Kind { none, boolean, integer, real, string, bytes, list, tuple, dict, mark };
+  // global: s = "module.name"; object: a REDUCE record, s = the callable's name, items = its
+  // arguments; persistent: a BINPERSID record, items = the persistent id's tuple.
+  enum class Kind { none, boolean, integer, real, string, bytes, list, tuple, dict, mark, global, object, persistent };
   Kind kind = Kind::none;
   std::int64_t i = 0;
   double f = 0;
@@ -35,7 +42,8 @@ namespace detail {
 
 class PickleMachine {
  public:
-  PickleMachine(std::string_view data, std::string name) : d_(data), name_(std::move(name)) {}
+  PickleMachine(std::string_view data, std::string name, const std::set<std::string>* globals = nullptr)
+      : d_(data), name_(std::move(name)), globals_(globals) {}
 
   PyValue run() {
     while (true) {
@@ -133,18 +141,82 @@ class PickleMachine {
         case 'h': push(memo_get(le(1))); break;                                  // BINGET
         case 'j': push(memo_get(le(4))); break;                                  // LONG_BINGET
         case '0': pop(); break;                                                  // POP
-        default: {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "0x%02x", op);
-          fail(std::string("unsupported pickle opcode ") + buf +
-               " (only plain data is accepted: objects, globals and reduce calls are refused)");
+        case 'c': {                                                              // GLOBAL "module\nname\n"
+          if (!globals_) refuse(op);
+          const std::string module = line(), qual = line();
+          push(make_global(module, qual));
+          break;
         }
+        case 0x93: {                                                             // STACK_GLOBAL
+          if (!globals_) refuse(op);
+          auto qual = pop(), module = pop();
+          if (!module.is(PyValue::Kind::string) || !qual.is(PyValue::Kind::string)) fail("STACK_GLOBAL needs two strings");
+          push(make_global(module.s, qual.s));
+          break;
+        }
+        case 'R': {                                                              // REDUCE callable(*args)
+          if (!globals_) refuse(op);
+          auto args = pop();
+          auto callable = pop();
+          if (!callable.is(PyValue::Kind::global)) fail("REDUCE on a value that is not a whitelisted global");
+          if (!args.is(PyValue::Kind::tuple)) fail("REDUCE arguments are not a tuple");
+          if (callable.s == "collections.OrderedDict") {
+            if (!args.items->empty()) fail("OrderedDict called with arguments");
+            push(make_dict());
+          } else {
+            PyValue o;
+            o.kind = PyValue::Kind::object;
+            o.s = callable.s;
+            o.items = args.items;
+            push(std::move(o));
+          }
+          break;
+        }
+        case 'b': {                                                              // BUILD obj.__setstate__(state)
+          if (!globals_) refuse(op);
+          (void)pop();  // the state of an OrderedDict (`_metadata` of a state_dict) is not needed
+          if (stack_.empty() || !stack_.back().is(PyValue::Kind::dict)) fail("BUILD is only accepted on dicts");
+          break;
+        }
+        case 'Q': {                                                              // BINPERSID
+          if (!globals_) refuse(op);
+          auto pid = pop();
+          if (!pid.is(PyValue::Kind::tuple)) fail("persistent id is not a tuple");
+          PyValue p;
+          p.kind = PyValue::Kind::persistent;
+          p.items = pid.items;
+          push(std::move(p));
+          break;
+        }
+        default: refuse(op);
       }
       if (stack_.size() > 10'000'000) fail("pickle stack too deep");
     }
   }
 
  private:
+  [[noreturn]] void refuse(unsigned char op) const {
+    char buf[8];
+    std::snprintf(buf, sizeof buf, "0x%02x", op);
+    fail(std::string("unsupported pickle opcode ") + buf +
+         (globals_ ? " (only plain data and whitelisted torch records are accepted)"
+                   : " (only plain data is accepted: objects, globals and reduce calls are refused)"));
+  }
+  std::string line() {
+    const auto end = d_.find('\n', pos_);
+    if (end == std::string_view::npos || end - pos_ > 256) fail("GLOBAL name is not a short newline-terminated line");
+    std::string s(d_.substr(pos_, end - pos_));
+    pos_ = end + 1;
+    return s;
+  }
+  PyValue make_global(const std::string& module, const std::string& qual) {
+    const std::string full = module + "." + qual;
+    if (!globals_->count(full)) fail("global '" + full + "' is not on the whitelist (refused: a pickle may only name known torch records)");
+    PyValue g;
+    g.kind = PyValue::Kind::global;
+    g.s = full;
+    return g;
+  }
   [[noreturn]] void fail(const std::string& what) const { throw Error({name_, {}, pos_, {}}, what); }
   std::uint8_t u8() { return static_cast<std::uint8_t>(le(1)); }
   std::uint64_t le(std::size_t n) {
@@ -282,6 +354,7 @@ class PickleMachine {
 
   std::string_view d_;
   std::string name_;
+  const std::set<std::string>* globals_ = nullptr;
   std::size_t pos_ = 0;
   std::vector<PyValue> stack_;
   std::vector<PyValue> memo_;
@@ -292,5 +365,10 @@ class PickleMachine {
 
 /// Parses a pickle of plain data. `name` labels errors (usually the file path).
 inline PyValue read_pickle(std::string_view data, const std::string& name) { return detail::PickleMachine(data, name).run(); }
+
+/// Parses a pickle that may name the `globals` given ("module.name"); see the header comment.
+inline PyValue read_pickle(std::string_view data, const std::string& name, const std::set<std::string>& globals) {
+  return detail::PickleMachine(data, name, &globals).run();
+}
 
 }  // namespace ecgbench::tokenize

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "ecgbench/tokenize/bpe_trainer.hpp"
+#include "ecgbench/tokenize/corpus.hpp"
 #include "ecgbench/tokenize/ecg_byte_tokenizer.hpp"
 #include "ecgbench/tokenize/ecg_symbols.hpp"
 #include "ecgbench/tokenize/pickle_reader.hpp"
