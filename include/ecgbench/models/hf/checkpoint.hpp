@@ -18,6 +18,7 @@
 #include "ecgbench/core/json.hpp"
 #include "ecgbench/core/log.hpp"
 #include "ecgbench/models/hf/config.hpp"
+#include "ecgbench/models/hf/pytorch_file.hpp"
 #include "ecgbench/models/hf/safetensors.hpp"
 
 namespace ecgbench::hf {
@@ -48,14 +49,17 @@ inline torch::Tensor to_torch(const TensorView& v) {
 /// All tensors of a checkpoint (one file or shards), by name.
 class Checkpoint {
  public:
-  /// `path`: a folder (model.safetensors or model.safetensors.index.json inside) or one .safetensors file.
+  /// `path`: a folder (model.safetensors or model.safetensors.index.json inside), one .safetensors
+  /// file, or a PyTorch checkpoint (`.pth` / `.pt` / `.bin`, the zip format torch.save writes; read
+  /// without executing its pickle). DDP's `module.` prefix is stripped from PyTorch checkpoints.
   explicit Checkpoint(const std::filesystem::path& path) {
     std::filesystem::path file = path;
     if (std::filesystem::is_directory(path)) {
       if (std::filesystem::exists(path / "model.safetensors")) file = path / "model.safetensors";
       else if (std::filesystem::exists(path / "model.safetensors.index.json")) file = path / "model.safetensors.index.json";
       else if (std::filesystem::exists(path / "adapter_model.safetensors")) file = path / "adapter_model.safetensors";
-      else throw Error({path.string(), {}, {}, {}}, "no model.safetensors or model.safetensors.index.json (PyTorch .bin checkpoints are not read: convert them to safetensors)");
+      else if (std::filesystem::exists(path / "pytorch_model.bin")) file = path / "pytorch_model.bin";
+      else throw Error({path.string(), {}, {}, {}}, "no model.safetensors, model.safetensors.index.json or pytorch_model.bin");
     }
     if (file.extension() == ".json") {
       const Json index = read_json(file);
@@ -71,6 +75,14 @@ class Checkpoint {
         if (!t) throw Error({shard_path.string(), {}, {}, "tensor '" + name + "'"}, "the shard index names a tensor this shard does not hold");
         tensors_[name] = t;
         owner_[name] = shard_path.string();
+      }
+    } else if (looks_like_pytorch_file(file)) {
+      pth_ = std::make_unique<PytorchFile>(file);
+      for (const auto& [name, t] : pth_->tensors()) {
+        // DistributedDataParallel saves its wrapped module's names with "module." in front.
+        const std::string key = name.rfind("module.", 0) == 0 ? name.substr(7) : name;
+        tensors_[key] = &t;
+        owner_[key] = pth_->path();
       }
     } else {
       files_.push_back(std::make_unique<SafetensorsFile>(file));
@@ -95,6 +107,7 @@ class Checkpoint {
 
  private:
   std::vector<std::unique_ptr<SafetensorsFile>> files_;
+  std::unique_ptr<PytorchFile> pth_;
   std::map<std::string, const TensorView*> tensors_;
   std::map<std::string, std::string> owner_;
   std::string source_;
