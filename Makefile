@@ -8,7 +8,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: deps configure build demo test test-sanitize fuzz bench install clean
+.PHONY: deps configure build demo test test-sanitize fuzz bench bench-peers install clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -22,21 +22,24 @@ build: configure
 	cmake --build $(BUILD) -j $(JOBS)
 
 demo: configure
-	cmake --build $(BUILD) -j $(JOBS) --target ecgbench-demo
+	cmake --build $(BUILD) -j $(JOBS) --target ecgbench-demo ecgbench-train ecgbench-evaluate
 	$(BUILD)/apps/ecgbench-demo --out $(BUILD)/demo-output
 
 test: configure
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+	bash scripts/check-no-skips.sh $(BUILD)
 
-# The whole suite under AddressSanitizer + UndefinedBehaviorSanitizer. Built with g++: Debian's
+# The suite under AddressSanitizer + UndefinedBehaviorSanitizer: every torch-free test, app test and
+# fuzz replay, plus one LibTorch smoke binary (models, checkpoint parsers); the LibTorch apps, trainer
+# and ELM tests are left to `make test` (ECGBENCH_TORCH_TESTS=smoke). Built with g++: Debian's
 # LibTorch 1.13 headers do not compile with clang 14 in C++20 mode (the fuzzers, torch-free, use clang).
 # -O1 -g1 (line tables) and no NDEBUG: asserts stay on, reports name lines, and the build takes a
 # third of -O2 -g's time, which lets CI run it.
 SANITIZE_BUILD ?= build-sanitize
 test-sanitize: deps
 	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-	  -DECGBENCH_SANITIZE=ON -DECGBENCH_BUILD_BENCHMARKS=OFF
+	  -DECGBENCH_SANITIZE=ON -DECGBENCH_BUILD_BENCHMARKS=OFF -DECGBENCH_TORCH_TESTS=smoke
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -E install_consumer
@@ -48,7 +51,13 @@ fuzz:
 
 bench: configure
 	cmake --build $(BUILD) -j $(JOBS)
+	cmake --build $(BUILD) -j $(JOBS) --target bench_models bench_train bench_elm
 	for b in $(BUILD)/benchmarks/bench_*; do $$b; done
+
+# Our kernels and their Python peers (python3-torch) in one run, on the same machine.
+bench-peers: configure
+	cmake --build $(BUILD) -j $(JOBS) --target bench_train bench_elm bench_represent bench_rag
+	bash scripts/bench-peers.sh $(BUILD)
 
 install: build
 	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)

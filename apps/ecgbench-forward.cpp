@@ -1,11 +1,14 @@
 // ecgbench-forward: runs a Hugging Face checkpoint folder (config.json + safetensors) on inputs given
 // as .npy files and writes the outputs as .npy: logits of a causal LM, the last hidden state of an
 // encoder, or with --generate N the prompt followed by N greedy tokens. A parity tool for users
-// porting models: compare its outputs with transformers' on the same inputs.
+// porting models: compare its outputs with transformers' on the same inputs. With --ecg-encoder it
+// runs an ECG encoder (ST-MEM, MTAE, MLAE, MERL) on a series and writes upstream's outputs under the
+// golden files' names into --out DIR.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
 
+#include "ecgbench/models/encoders/encoders.hpp"
 #include "ecgbench/models/models.hpp"
 
 using namespace ecgbench;
@@ -32,6 +35,57 @@ torch::Tensor require_ids(const std::string& path, const char* what) {
   return t.to(torch::kLong);
 }
 
+/// The ECG-encoder parity run: every output upstream's module computes, as `<name>.npy` in `dir`.
+void run_ecg_encoder(const std::string& name, const std::string& config, const std::string& weights, const std::string& series_path,
+                     const std::string& noise_path, double mask_ratio, std::int64_t embed_tokens, bool upstream_masked, const std::string& text_path,
+                     bool train_mode, const std::filesystem::path& dir) {
+  using namespace ecgbench::models::encoders;
+  EcgEncoderConfig cfg = config.empty() ? parse_ecg_encoder_config(Json{{"encoder", name}}, "--ecg-encoder") : read_ecg_encoder_config(config);
+  if (cfg.name != name && !(name == "mlae" && cfg.name == "mtae")) throw Error({config, {}, {}, "encoder"}, "the configuration describes '" + cfg.name + "', not '" + name + "'");
+  if (train_mode && cfg.is_merl()) cfg.merl.dropout = 0.0;  // train mode = batch statistics; dropout off so outputs are comparable
+  AnyEcgEncoder enc = make_ecg_encoder(cfg);
+  if (!weights.empty()) enc.load(weights, /*strict=*/false);
+  train_mode ? enc.module().train() : enc.module().eval();
+  const torch::Tensor series = load_npy_tensor(series_path).to(torch::kFloat32);
+  std::filesystem::create_directories(dir);
+  auto save = [&](const std::string& n, const torch::Tensor& t) { save_npy_tensor(dir / (n + ".npy"), t); };
+  if (auto* merl = enc.get<Merl>()) {
+    if (text_path.empty()) throw Error("MERL's pretraining outputs need --text-emb (the text encoder's pooler output)");
+    const torch::Tensor text = load_npy_tensor(text_path).to(torch::kFloat32);
+    const MerlOutput o = (*merl)->forward(series, text);
+    save(train_mode ? "train_loss" : "eval_loss", o.loss);
+    save("resnet_out", o.resnet_out);
+    save("att_pool", o.att_pool);
+    save("att_map", o.att_map);
+    if (embed_tokens > 0) {
+      torch::NoGradGuard g;
+      save("embeddings_" + std::to_string(embed_tokens), (*merl)->embed(series, embed_tokens));
+    }
+    return;
+  }
+  torch::NoGradGuard no_grad;
+  const torch::Tensor noise = noise_path.empty() ? torch::Tensor() : load_npy_tensor(noise_path).to(torch::kFloat32);
+  auto run = [&](double ratio, const torch::Tensor& nz) {
+    if (auto* m = enc.get<StMem>()) return (*m)->forward(series, ratio, nz);
+    return (*enc.get<Mtae>())->forward(series, ratio, nz);
+  };
+  const MaeOutput o = run(mask_ratio, noise);
+  save("loss", o.loss);
+  save("mask", o.mask);
+  save("ids_restore", o.ids_restore);
+  save("encoder_out", o.encoder_out);
+  save("pred", o.pred);
+  save("latents", o.latents);
+  save("vit_encoding", enc.get<StMem>() ? (*enc.get<StMem>())->vit_encoding(series) : (*enc.get<Mtae>())->vit_encoding(series));
+  if (embed_tokens > 0) {
+    const EmbedMode mode = upstream_masked ? EmbedMode::upstream_masked : EmbedMode::unmasked;
+    if (auto* m = enc.get<StMem>()) (*m)->embed_mode = mode;
+    else (*enc.get<Mtae>())->embed_mode = mode;
+    const torch::Tensor e = enc.get<StMem>() ? (*enc.get<StMem>())->embed(series, embed_tokens, noise) : (*enc.get<Mtae>())->embed(series, embed_tokens, noise);
+    save("embeddings_" + std::to_string(embed_tokens), e);
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -40,7 +94,22 @@ int main(int argc, char** argv) {
   std::int64_t generate_n = -1;
   int threads = 1;
   bool hidden = false;
-  app.add_option("--model", model, "checkpoint folder (config.json + model.safetensors[.index.json])")->required();
+  std::string ecg_encoder, enc_config, enc_weights, series, noise, text_emb;
+  double mask_ratio = 0.75;
+  std::int64_t embed_tokens = 0;
+  bool upstream_masked = false, train_mode = false;
+  app.add_option("--model", model, "checkpoint folder (config.json + model.safetensors[.index.json])");
+  app.add_option("--ecg-encoder", ecg_encoder, "run an ECG encoder instead: st_mem | mtae | mlae | merl (writes .npy files into --out DIR)")
+      ->check(CLI::IsMember({"st_mem", "mtae", "mlae", "merl"}));
+  app.add_option("--config", enc_config, "ECG encoder configuration (JSON; a golden manifest.json works)");
+  app.add_option("--weights", enc_weights, "ECG encoder weights: .safetensors or .pth / .pt (torch.save)");
+  app.add_option("--series", series, "float32 [batch, 12, samples], min-max normalised");
+  app.add_option("--noise", noise, "masking noise (ST-MEM [B, 12, n], MTAE/MLAE [B, n]) instead of the seeded RNG");
+  app.add_option("--mask-ratio", mask_ratio, "MAE mask ratio of the pretraining pass")->capture_default_str();
+  app.add_option("--embed-tokens", embed_tokens, "also write the stage-2 embeddings with K tokens (embeddings_K.npy)");
+  app.add_flag("--upstream-masked", upstream_masked, "stage-2 embeddings as upstream computes them: masked with the mask ratio (--noise reused)");
+  app.add_option("--text-emb", text_emb, "MERL: float32 [batch, 768] text-encoder pooler output");
+  app.add_flag("--train-mode", train_mode, "MERL: train mode (batch statistics, dropout 0), writes train_loss.npy");
   app.add_option("--input-ids", input_ids, "int64 [batch, tokens] (text models)");
   app.add_option("--attention-mask", attention_mask, "[batch, tokens], 1 = token, 0 = padding (left padding for causal LMs)");
   app.add_option("--position-ids", position_ids, "[batch, tokens] (default: cumsum(mask) - 1, pads at 1, as generate() does)");
@@ -55,6 +124,12 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
   try {
     torch::set_num_threads(threads);
+    if (!ecg_encoder.empty()) {
+      if (series.empty()) throw Error("--ecg-encoder needs --series");
+      run_ecg_encoder(ecg_encoder, enc_config, enc_weights, series, noise, mask_ratio, embed_tokens, upstream_masked, text_emb, train_mode, out);
+      return 0;
+    }
+    if (model.empty()) throw Error("give --model DIR (a Hugging Face checkpoint) or --ecg-encoder NAME");
     torch::NoGradGuard no_grad;
     const torch::Device dev(device);
     const auto type = parse_dtype(dtype);

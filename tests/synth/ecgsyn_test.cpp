@@ -101,7 +101,7 @@ TEST_CASE("generated beats have the requested rate, PR and QRS", "[synth]") {
   CHECK(PatientTraits::draw(0, 8).pr != p.pr);
 }
 
-TEST_CASE("atrial fibrillation is irregular and has no P waves; generation is deterministic", "[synth]") {
+TEST_CASE("atrial fibrillation is irregular and has no P waves, generation is deterministic", "[synth]") {
   auto rng = make_rng(5);
   EcgSpec s;
   s.rhythm = Rhythm::atrial_fibrillation;
@@ -180,4 +180,34 @@ TEST_CASE("the synthetic data set runs through preprocessing and mapping", "[syn
     if (rhythm == "atrial fibrillation") CHECK(row.scp_codes[0].first == "AFIB");
     if (rhythm == "sinus rhythm") CHECK(row.report.starts_with("sinus rhythm"));
   }
+}
+
+TEST_CASE("a data set restricted to some rhythms: equal shares, only informative questions", "[synth][data]") {
+  const auto dir = test::temp_dir() / "synth-rhythms";
+  DatasetOptions o;
+  o.records = 400;
+  o.seed = 2;
+  o.seconds = 2;  // short records: only the class draw and the questions matter here
+  o.progress = ProgressStyle::quiet;
+  o.rhythms = {Rhythm::sinus, Rhythm::sinus_bradycardia, Rhythm::sinus_tachycardia, Rhythm::atrial_fibrillation};
+  const auto s = write_dataset(dir, o);
+  REQUIRE(s.per_rhythm.size() == 4);
+  for (const auto& [name, n] : s.per_rhythm) {
+    INFO(name);
+    CHECK(n > 70);  // 100 expected each; binomial sd 8.7
+    CHECK(n < 130);
+  }
+  CHECK(s.questions == 3 * 400);  // PR and QRS questions dropped: no class changes their answer
+  std::size_t asked_outside = 0;
+  for (const char* split : {"train", "test"})
+    for (const auto& q : read_json(dir / "ecgqa/ptbxl/template" / split / "synthetic.json")) {
+      CHECK(q["template_id"].get<int>() <= 3);
+      if (q["template_id"] == 1) {
+        const auto r = parse_rhythm(q["attribute"][0].get<std::string>());
+        asked_outside += std::find(o.rhythms.begin(), o.rhythms.end(), r) == o.rhythms.end();
+      }
+    }
+  CHECK(asked_outside == 0);
+  CHECK(parse_rhythm("af") == Rhythm::atrial_fibrillation);
+  CHECK_THROWS_WITH(parse_rhythm("vt"), Catch::Contains("unknown rhythm 'vt'"));
 }

@@ -3,6 +3,7 @@
 
 #include "ecgbench/data/base_dataset.hpp"
 #include "ecgbench/data/conversation.hpp"
+#include "ecgbench/data/elm_dataset.hpp"
 #include "ecgbench/data/mapping.hpp"
 #include "ecgbench/data/preprocess.hpp"
 #include "ecgbench/data/sampling.hpp"

@@ -291,4 +291,38 @@ inline std::vector<Conversation> mix_conversations(const std::vector<std::vector
   return out;
 }
 
+/// Class-balanced oversampling for single-answer QA: conversations are grouped by their first
+/// question; within a group, a conversation whose first answer is rare is repeated
+/// round(majority count / its answer's count) times, at most `max_factor`. Without it a small model
+/// learns the majority answer of imbalanced questions first (85 % "no" and "normal" in ECG-QA-like
+/// sets) and the ECG late. Deterministic: the result is shuffled with `seed`.
+inline std::vector<Conversation> balance_answers(const std::vector<Conversation>& in, double max_factor, std::uint64_t seed) {
+  if (!(max_factor >= 1) || !std::isfinite(max_factor)) throw Error("balance_answers: max_factor must be a number >= 1, got " + std::to_string(max_factor));
+  auto key = [](const Conversation& c) -> std::pair<std::string, std::string> {
+    std::string q, a;
+    for (const auto& t : c.turns) {
+      if (t.role == Role::user && q.empty()) q = t.text;
+      else if (t.role == Role::assistant && !q.empty()) {
+        a = t.text;
+        break;
+      }
+    }
+    return {q, a};
+  };
+  std::map<std::pair<std::string, std::string>, std::size_t> count;
+  std::map<std::string, std::size_t> majority;
+  for (const auto& c : in) ++count[key(c)];
+  for (const auto& [k, n] : count) majority[k.first] = std::max(majority[k.first], n);
+  std::vector<Conversation> out;
+  for (const auto& c : in) {
+    const auto k = key(c);
+    const double ratio = static_cast<double>(majority[k.first]) / static_cast<double>(count[k]);
+    const auto reps = static_cast<std::size_t>(std::max(1.0, std::min(max_factor, std::round(ratio))));
+    for (std::size_t r = 0; r < reps; ++r) out.push_back(c);
+  }
+  auto rng = make_rng(seed, 0x62616cull);
+  shuffle(out, rng);
+  return out;
+}
+
 }  // namespace ecgbench::data

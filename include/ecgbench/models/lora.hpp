@@ -87,18 +87,8 @@ inline void save_lora(torch::nn::Module& model, const LoraConfig& cfg, const std
   write_json(dir / "adapter_config.json", c);
 }
 
-/// Reads a PEFT LoRA folder: applies its config to `model` and loads the adapter weights.
-inline LoraConfig load_lora(torch::nn::Module& model, const std::filesystem::path& dir) {
-  const Json c = read_json(dir / "adapter_config.json");
-  const std::string file = (dir / "adapter_config.json").string();
-  if (c.value("peft_type", std::string("LORA")) != "LORA") throw Error({file, {}, {}, "peft_type"}, "not a LoRA adapter");
-  LoraConfig cfg;
-  cfg.r = json_get<std::int64_t>(c, "r", file, "adapter config");
-  cfg.alpha = json_get<double>(c, "lora_alpha", file, "adapter config");
-  cfg.dropout = c.value("lora_dropout", 0.0);
-  if (c.contains("target_modules") && c["target_modules"].is_array()) cfg.target_modules = c["target_modules"].get<std::vector<std::string>>();
-  else if (c.contains("target_modules") && c["target_modules"].is_string()) cfg.target_modules = {c["target_modules"].get<std::string>()};
-  apply_lora(model, cfg);
+/// Loads PEFT adapter weights into adapters already attached (resuming a run).
+inline void load_lora_weights(torch::nn::Module& model, const std::filesystem::path& dir) {
   const hf::Checkpoint ckpt(dir / "adapter_model.safetensors");
   torch::NoGradGuard g;
   for (auto& p : model.named_parameters(true)) {
@@ -115,6 +105,21 @@ inline LoraConfig load_lora(torch::nn::Module& model, const std::filesystem::pat
     if (v->shape != p.value().sizes().vec()) throw Error({ckpt.source(), {}, {}, "tensor '" + key + "'"}, "shape does not match the adapter rank / layer");
     p.value().copy_(hf::to_torch(*v).to(p.value().scalar_type()));
   }
+}
+
+/// Reads a PEFT LoRA folder: applies its config to `model` and loads the adapter weights.
+inline LoraConfig load_lora(torch::nn::Module& model, const std::filesystem::path& dir) {
+  const Json c = read_json(dir / "adapter_config.json");
+  const std::string file = (dir / "adapter_config.json").string();
+  if (c.value("peft_type", std::string("LORA")) != "LORA") throw Error({file, {}, {}, "peft_type"}, "not a LoRA adapter");
+  LoraConfig cfg;
+  cfg.r = json_get<std::int64_t>(c, "r", file, "adapter config");
+  cfg.alpha = json_get<double>(c, "lora_alpha", file, "adapter config");
+  cfg.dropout = c.value("lora_dropout", 0.0);
+  if (c.contains("target_modules") && c["target_modules"].is_array()) cfg.target_modules = c["target_modules"].get<std::vector<std::string>>();
+  else if (c.contains("target_modules") && c["target_modules"].is_string()) cfg.target_modules = {c["target_modules"].get<std::string>()};
+  apply_lora(model, cfg);
+  load_lora_weights(model, dir);
   return cfg;
 }
 

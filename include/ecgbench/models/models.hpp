@@ -2,6 +2,10 @@
 #pragma once
 
 #include "ecgbench/models/encoders.hpp"
+#include "ecgbench/models/encoders/encoders.hpp"
+#include "ecgbench/models/load_pretrained.hpp"
+#include "ecgbench/models/projectors/linear_projector.hpp"
+#include "ecgbench/models/vision/hf_vision_encoder.hpp"
 #include "ecgbench/models/generate.hpp"
 #include "ecgbench/models/hf/checkpoint.hpp"
 #include "ecgbench/models/hf/safetensors.hpp"

@@ -26,6 +26,10 @@ struct DatasetOptions {
   double seconds = 10;
   unsigned jobs = 0;
   ProgressStyle progress = ProgressStyle::automatic;
+  /// Empty: 40 % sinus rhythm, 10 % each other class. Otherwise these classes with equal shares, the
+  /// verify questions ask about them only, and the PR / QRS questions are kept only when a class that
+  /// changes their answer (first degree AV block, bundle branch block) is among them.
+  std::vector<Rhythm> rhythms;
 };
 
 struct DatasetSummary {
@@ -73,7 +77,7 @@ inline std::string record_path(std::size_t ecg_id) {
 }
 
 inline DatasetSummary write_dataset(const std::filesystem::path& out, const DatasetOptions& opt) {
-  if (opt.records == 0) throw Error("--n must be positive");
+  if (opt.records == 0) throw Error("records must be positive");
   const std::size_t n = opt.records, patients = std::max<std::size_t>(1, n / 3);
   // Class and patient of every record, drawn up front so that the result does not depend on threads.
   std::vector<Rhythm> rhythm(n);
@@ -81,8 +85,12 @@ inline DatasetSummary write_dataset(const std::filesystem::path& out, const Data
   {
     auto rng = make_rng(opt.seed, 1);
     for (std::size_t i = 0; i < n; ++i) {
-      const double u = uniform01(rng);
-      rhythm[i] = u < 0.4 ? Rhythm::sinus : all_rhythms[1 + static_cast<std::size_t>((u - 0.4) / 0.1)];
+      if (opt.rhythms.empty()) {
+        const double u = uniform01(rng);
+        rhythm[i] = u < 0.4 ? Rhythm::sinus : all_rhythms[1 + static_cast<std::size_t>((u - 0.4) / 0.1)];
+      } else {
+        rhythm[i] = opt.rhythms[uniform_index(rng, opt.rhythms.size())];
+      }
       patient[i] = uniform_index(rng, patients);
     }
   }
@@ -130,17 +138,20 @@ inline DatasetSummary write_dataset(const std::filesystem::path& out, const Data
              {"attribute_type", attr_type}, {"question", question}, {"answer", answer}, {"ecg_id", {id}}, {"attribute", attribute}};
       (fold == 10 ? test : train).push_back(std::move(j));
     };
-    const Rhythm asked = all_rhythms[uniform_index(rng, all_rhythms.size())];
+    const Rhythm asked = opt.rhythms.empty() ? all_rhythms[uniform_index(rng, all_rhythms.size())] : opt.rhythms[uniform_index(rng, opt.rhythms.size())];
     q(1, "single-verify", "scp_code", "Does this ECG show " + to_string(asked) + "?", {asked == s.rhythm ? "yes" : "no"}, {to_string(asked)});
     const bool af = s.rhythm == Rhythm::atrial_fibrillation;
     q(2, "single-choose", "scp_code", "Which rhythm does this ECG show, sinus rhythm or atrial fibrillation?",
       {af ? "atrial fibrillation" : "sinus rhythm"}, {"sinus rhythm", "atrial fibrillation"});
     const std::string rate = s.heart_rate < 60 ? "bradycardia" : (s.heart_rate > 100 ? "tachycardia" : "normal");
     q(3, "single-query", "numeric_feature", "What is the heart rate category of this ECG?", {rate}, {"heart rate"});
-    q(4, "single-verify", "numeric_feature", "Is the PR interval prolonged in this ECG?",
-      {s.rhythm == Rhythm::first_degree_av_block ? "yes" : (af ? "none" : "no")}, {"pr interval"});
-    q(5, "single-verify", "numeric_feature", "Is the QRS duration prolonged in this ECG?", {s.rhythm == Rhythm::bundle_branch_block ? "yes" : "no"},
-      {"qrs duration"});
+    auto among = [&](Rhythm r) { return opt.rhythms.empty() || std::find(opt.rhythms.begin(), opt.rhythms.end(), r) != opt.rhythms.end(); };
+    if (among(Rhythm::first_degree_av_block))
+      q(4, "single-verify", "numeric_feature", "Is the PR interval prolonged in this ECG?",
+        {s.rhythm == Rhythm::first_degree_av_block ? "yes" : (af ? "none" : "no")}, {"pr interval"});
+    if (among(Rhythm::bundle_branch_block))
+      q(5, "single-verify", "numeric_feature", "Is the QRS duration prolonged in this ECG?", {s.rhythm == Rhythm::bundle_branch_block ? "yes" : "no"},
+        {"qrs duration"});
   }
   sum.questions = qid;
   write_file_atomically(out / "ptbxl_database.csv", csv);

@@ -38,6 +38,18 @@ inline std::string to_string(Rhythm r) {
   return "?";
 }
 
+/// The rhythm named by to_string, or by its short form (sinus, brady, tachy, af, 1avb, rbbb, ste).
+inline Rhythm parse_rhythm(const std::string& s) {
+  for (auto r : all_rhythms)
+    if (to_string(r) == s) return r;
+  static const std::pair<const char*, Rhythm> short_names[] = {{"sinus", Rhythm::sinus}, {"brady", Rhythm::sinus_bradycardia}, {"tachy", Rhythm::sinus_tachycardia},
+                                                               {"af", Rhythm::atrial_fibrillation}, {"1avb", Rhythm::first_degree_av_block},
+                                                               {"rbbb", Rhythm::bundle_branch_block}, {"ste", Rhythm::st_elevation}};
+  for (const auto& [n, r] : short_names)
+    if (s == n) return r;
+  throw Error("unknown rhythm '" + s + "' (sinus, brady, tachy, af, 1avb, rbbb, ste)");
+}
+
 /// Stable traits of one patient: amplitude scale per lead, intervals, noise level.
 struct PatientTraits {
   std::array<double, 12> lead_gain{};

@@ -18,7 +18,7 @@
 
 namespace ecgbench::models {
 
-/// One of the supported causal LMs. Satisfies `LanguageModel` through `->`.
+/// One of the supported causal LMs. Satisfies `CausalLm` through `->`.
 class AnyCausalLm {
  public:
   using Variant = std::variant<LlamaForCausalLm, Gpt2LmHeadModel, OptForCausalLm>;

@@ -129,6 +129,8 @@ class Gpt2LmHeadModelImpl : public torch::nn::Module {
     o_.vocab_size = n;
   }
   [[nodiscard]] torch::Device device() const { return transformer->wte->weight.device(); }
+  /// The token-embedding table [vocab, hidden_size()].
+  torch::Tensor& input_embeddings() { return transformer->wte->weight; }
   [[nodiscard]] static std::string base_model_prefix() { return "transformer"; }
 
   Gpt2Model transformer{nullptr};

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include <concepts>
+#include <string>
 #include <optional>
 #include <vector>
 
@@ -27,15 +28,26 @@ struct LmOutput {
   std::vector<torch::Tensor> hidden_states;  ///< embeddings output, then each layer (last one after the final norm)
 };
 
-/// The LLM policy concept (models are TORCH_MODULE holders, used through `->`).
+/// What generation and scoring need of a causal LM (TORCH_MODULE holders and `AnyCausalLm`, used through `->`).
 template <class M>
-concept LanguageModel = requires(M m, const torch::Tensor& ids, const LmInputs& in, std::int64_t n) {
+concept CausalLm = requires(M m, const torch::Tensor& ids, const LmInputs& in, std::int64_t n) {
   { m->embed(ids) } -> std::same_as<torch::Tensor>;
   { m->forward(in) } -> std::same_as<LmOutput>;
   { m->hidden_size() } -> std::convertible_to<std::int64_t>;
   { m->vocab_size() } -> std::convertible_to<std::int64_t>;
   { m->num_layers() } -> std::convertible_to<std::int64_t>;
   m->resize_token_embeddings(n);
+};
+
+/// The LLM policy of `Elm<E, P, L, T>`: a causal LM that is also a module holder (so the Elm can
+/// register it as its `llm` submodule), knows its device, and exposes its token-embedding table
+/// (new rows for added tokens are initialised and frozen there). `hidden_size()` is the width of
+/// the embeddings the ECG is spliced into (OPT's `word_embed_proj_dim`).
+template <class M>
+concept LanguageModel = CausalLm<M> && std::derived_from<typename M::ContainedType, torch::nn::Module> && requires(M m) {
+  { m->device() } -> std::same_as<torch::Device>;
+  { m->input_embeddings() } -> std::same_as<torch::Tensor&>;
+  { M::ContainedType::base_model_prefix() } -> std::convertible_to<std::string>;
 };
 
 /// Keeps the first rows of a [rows, dim] parameter and adds new ones ~ N(0, std^2) (transformers'

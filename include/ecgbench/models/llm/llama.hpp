@@ -183,6 +183,8 @@ class LlamaForCausalLmImpl : public torch::nn::Module {
     o_.vocab_size = n;
   }
   [[nodiscard]] torch::Device device() const { return model->embed_tokens->weight.device(); }
+  /// The token-embedding table [vocab, hidden_size()].
+  torch::Tensor& input_embeddings() { return model->embed_tokens->weight; }
   [[nodiscard]] static std::string base_model_prefix() { return "model"; }
 
   LlamaModel model{nullptr};

@@ -142,6 +142,8 @@ class OptForCausalLmImpl : public torch::nn::Module {
     o_.vocab_size = n;
   }
   [[nodiscard]] torch::Device device() const { return model->decoder->embed_tokens->weight.device(); }
+  /// The token-embedding table [vocab, hidden_size()].
+  torch::Tensor& input_embeddings() { return model->decoder->embed_tokens->weight; }
   [[nodiscard]] static std::string base_model_prefix() { return "model"; }
 
   OptModel model{nullptr};
