@@ -70,6 +70,12 @@ void train_steps(benchmark::State& state, ElmT& elm, const std::vector<data::Elm
   train::AdamOptions ao;
   ao.lr = 1e-4;
   train::AdamW opt(*elm, ao);
+  {  // warm-up step (allocations, optimiser moments), as the Python peer's
+    const ElmBatch b = collate(batch_items, pad, slots);
+    opt.zero_grad();
+    elm->loss(b).loss.backward();
+    opt.step();
+  }
   double data = 0, fwd = 0, bwd = 0, step = 0;
   std::int64_t tokens = 0;
   for (auto _ : state) {
@@ -133,6 +139,7 @@ void BM_Generate(benchmark::State& state) {
   models::GenerationOptions gen;
   gen.max_new_tokens = 32;
   gen.eos_token_ids = {};  // never stop early: every row generates 32 tokens
+  (void)elm->generate(b, gen);  // warm-up
   for (auto _ : state) benchmark::DoNotOptimize(elm->generate(b, gen));
   state.counters["tokens/s"] = benchmark::Counter(static_cast<double>(32 * bsz * state.iterations()), benchmark::Counter::kIsRate);
   state.counters["turns/s"] = benchmark::Counter(static_cast<double>(bsz * state.iterations()), benchmark::Counter::kIsRate);

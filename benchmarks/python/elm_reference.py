@@ -3,7 +3,7 @@
 
   ecg_byte_train_step  the demo's Llama (hidden 128, 2 layers, 4 heads / 2 KV heads, intermediate 256,
                        tied embeddings) on [8, 320] ids of a 1754-token vocabulary, loss on every token
-  llava_train_step     MERL's ResNet-1D (BasicBlock [1, 1, 1, 1], frozen, no_grad) on [8, 12, 1250]
+  llava_train_step     MERL's ResNet-1D (BasicBlock [1, 1, 1, 1], frozen, no_grad, train mode) on [8, 12, 1250]
                        -> mean over time -> Linear(512, 128) spliced at position 1 of [8, 96] ids
                        (vocabulary 498), loss from position 80 on
   generate_b1/b8       greedy decoding with a KV cache, 64-id prompts, 32 new tokens per row
@@ -186,7 +186,7 @@ def main():
     out["ecg_byte_train_step"] = train_step_timings(lambda ids, _: lm(lm.embed(ids)), list(lm.parameters()), batch_lists(8, 320, 1754, 0, False))
 
     lm2 = Llama(498).train()
-    enc = TinyResNet().eval()
+    enc = TinyResNet().train()  # the Elm trains in train mode as a whole: BatchNorm on batch statistics
     for p in enc.parameters():
         p.requires_grad_(False)
     proj = torch.nn.Linear(512, H)

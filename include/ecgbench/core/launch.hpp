@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdio>
@@ -76,7 +77,7 @@ inline int launch_ranks(const std::vector<std::string>& command, int nproc, cons
   }
   int status_out = 0, live = nproc;
   bool stopping = false;
-  auto deadline = std::chrono::steady_clock::time_point::max();
+  auto deadline = std::chrono::steady_clock::time_point::max(), term_at = deadline;
   auto stop_all = [&](int sig) {
     for (auto p : pids)
       if (p > 0) ::kill(p, sig);
@@ -103,11 +104,18 @@ inline int launch_ranks(const std::vector<std::string>& command, int nproc, cons
                          WIFEXITED(status) ? code : WTERMSIG(status));
             status_out = code;
             stopping = true;
-            stop_all(SIGTERM);
-            deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(grace_seconds * 1000));
+            // A peer's failure often makes the others fail too (a closed connection), so the first
+            // rank reaped need not be the culprit: give ranks a moment to exit on their own (and be
+            // named) before stopping them.
+            term_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(std::min(grace_seconds, 1.0) * 1000));
           }
         }
       continue;
+    }
+    if (stopping && std::chrono::steady_clock::now() > term_at) {
+      stop_all(SIGTERM);
+      term_at = std::chrono::steady_clock::time_point::max();
+      deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(static_cast<long>(grace_seconds * 1000));
     }
     if (stopping && std::chrono::steady_clock::now() > deadline) {
       stop_all(SIGKILL);

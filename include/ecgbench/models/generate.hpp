@@ -80,6 +80,9 @@ torch::Tensor generate(M& model, const GenerationInputs& in, const GenerationOpt
   Rng rng = make_rng(o.seed, 0x67656e);
   KvCache cache;
   LmOutput out = detail::step(model, ids, embeds, mask, o.use_cache ? &cache : nullptr);
+  // Without padding, cached decoding steps need no mask at all (one query sees every key): the
+  // models then skip building and adding one per step. Checked once, not per step.
+  const bool padded = o.use_cache && (mask == 0).any().item<bool>();
   torch::Tensor finished = torch::zeros({b}, torch::TensorOptions().dtype(torch::kBool).device(dev));
   std::vector<torch::Tensor> generated;
   for (std::int64_t n = 0; n < o.max_new_tokens; ++n) {
@@ -100,7 +103,7 @@ torch::Tensor generate(M& model, const GenerationInputs& in, const GenerationOpt
     mask = torch::cat({mask, torch::ones({b, 1}, long_opts)}, 1);
     const torch::Tensor tok = next.view({b, 1});
     if (o.use_cache) {
-      out = detail::step(model, tok, torch::Tensor(), mask, &cache);
+      out = detail::step(model, tok, torch::Tensor(), padded ? mask : torch::Tensor(), &cache);
     } else if (ids.defined()) {
       ids = torch::cat({ids, tok}, 1);
       out = detail::step(model, ids, torch::Tensor(), mask, nullptr);

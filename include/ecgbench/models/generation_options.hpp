@@ -51,6 +51,7 @@ LmOutput step(M& model, const torch::Tensor& ids, const torch::Tensor& embeds, c
   else in.inputs_embeds = embeds;
   in.attention_mask = mask;
   in.cache = cache;
+  in.last_logits_only = true;
   return model->forward(in);
 }
 

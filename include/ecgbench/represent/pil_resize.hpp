@@ -101,35 +101,51 @@ inline RgbImage pil_resize(const RgbImage& in, int out_w, int out_h, Resample r)
       }
     return out;
   }
-  constexpr std::int64_t half = std::int64_t{1} << (32 - 8 - 2 - 1);
-  // Horizontal pass (only the rows the vertical pass reads; here all of them).
-  RgbImage tmp = in;
+  // Pillow's 8-bit passes: int32 accumulators (its `int ss0, ss1, ss2`), the three channels of a
+  // pixel in one sweep over the taps.
+  constexpr std::int32_t half = std::int32_t{1} << (32 - 8 - 2 - 1);
+  auto clip = [](std::int32_t v) { return detail::clip8(v); };
+  // Horizontal pass.
+  RgbImage tmp;
+  const RgbImage* src = &in;
   if (out_w != in.width) {
     const auto c = detail::precompute(in.width, out_w, r);
     tmp = RgbImage(out_w, in.height);
-    for (int y = 0; y < in.height; ++y)
+    for (int y = 0; y < in.height; ++y) {
+      const std::uint8_t* row = in.rgb.data() + static_cast<std::size_t>(y) * static_cast<std::size_t>(in.width) * 3;
+      std::uint8_t* dst = tmp.rgb.data() + static_cast<std::size_t>(y) * static_cast<std::size_t>(out_w) * 3;
       for (int xx = 0; xx < out_w; ++xx) {
         const int xmin = c.bounds[static_cast<std::size_t>(xx) * 2], xmax = c.bounds[static_cast<std::size_t>(xx) * 2 + 1];
         const std::int32_t* k = &c.kk[static_cast<std::size_t>(xx) * static_cast<std::size_t>(c.ksize)];
-        for (int ch = 0; ch < 3; ++ch) {
-          std::int64_t ss = half;
-          for (int x = 0; x < xmax; ++x) ss += static_cast<std::int64_t>(in.at(x + xmin, y, ch)) * k[x];
-          tmp.at(xx, y, ch) = detail::clip8(ss);
+        const std::uint8_t* p = row + static_cast<std::size_t>(xmin) * 3;
+        std::int32_t s0 = half, s1 = half, s2 = half;
+        for (int x = 0; x < xmax; ++x, p += 3) {
+          s0 += p[0] * k[x];
+          s1 += p[1] * k[x];
+          s2 += p[2] * k[x];
         }
+        dst[xx * 3] = clip(s0), dst[xx * 3 + 1] = clip(s1), dst[xx * 3 + 2] = clip(s2);
       }
+    }
+    src = &tmp;
   }
-  if (out_h == in.height) return tmp;
-  const auto c = detail::precompute(in.height, out_h, r);
+  if (out_h == src->height) return src == &in ? in : tmp;
+  // Vertical pass: each output row is a weighted sum of whole input rows (contiguous, vectorisable).
+  const auto c = detail::precompute(src->height, out_h, r);
   RgbImage out(out_w, out_h);
+  const std::size_t n = static_cast<std::size_t>(out_w) * 3;
+  std::vector<std::int32_t> acc(n);
   for (int yy = 0; yy < out_h; ++yy) {
     const int ymin = c.bounds[static_cast<std::size_t>(yy) * 2], ymax = c.bounds[static_cast<std::size_t>(yy) * 2 + 1];
     const std::int32_t* k = &c.kk[static_cast<std::size_t>(yy) * static_cast<std::size_t>(c.ksize)];
-    for (int x = 0; x < out_w; ++x)
-      for (int ch = 0; ch < 3; ++ch) {
-        std::int64_t ss = half;
-        for (int y = 0; y < ymax; ++y) ss += static_cast<std::int64_t>(tmp.at(x, y + ymin, ch)) * k[y];
-        out.at(x, yy, ch) = detail::clip8(ss);
-      }
+    std::fill(acc.begin(), acc.end(), half);
+    for (int y = 0; y < ymax; ++y) {
+      const std::uint8_t* row = src->rgb.data() + static_cast<std::size_t>(y + ymin) * n;
+      const std::int32_t w = k[y];
+      for (std::size_t i = 0; i < n; ++i) acc[i] += row[i] * w;
+    }
+    std::uint8_t* dst = out.rgb.data() + static_cast<std::size_t>(yy) * n;
+    for (std::size_t i = 0; i < n; ++i) dst[i] = clip(acc[i]);
   }
   return out;
 }

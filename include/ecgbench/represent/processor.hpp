@@ -113,30 +113,40 @@ struct ImageProcessor {
   }
 
   [[nodiscard]] PixelValues operator()(const RgbImage& input) const {
-    RgbImage img = input;
+    if (!do_resize && !do_center_crop) return pixels(input);
+    RgbImage img;
+    const RgbImage* cur = &input;  // no copy of the (large) input image
     if (do_resize) {
       int w = width, h = height;
       if (shortest_edge > 0) {  // transformers' get_resize_output_image_size(default_to_square=False)
-        const bool landscape = img.width >= img.height;
-        const int short_side = landscape ? img.height : img.width, long_side = landscape ? img.width : img.height;
+        const bool landscape = input.width >= input.height;
+        const int short_side = landscape ? input.height : input.width, long_side = landscape ? input.width : input.height;
         const int new_long = static_cast<int>(static_cast<double>(shortest_edge) * long_side / short_side);
         w = landscape ? new_long : shortest_edge;
         h = landscape ? shortest_edge : new_long;
       }
-      img = pil_resize(img, w, h, resample);
+      img = pil_resize(input, w, h, resample);
+      cur = &img;
     }
     if (do_center_crop) {  // transformers' center_crop on an array (pads with zeros when smaller)
       RgbImage out(crop_width, crop_height, 0);
-      const int top = (img.height - crop_height) / 2 - ((img.height - crop_height) < 0 && (img.height - crop_height) % 2 ? 1 : 0);
-      const int left = (img.width - crop_width) / 2 - ((img.width - crop_width) < 0 && (img.width - crop_width) % 2 ? 1 : 0);
+      const RgbImage& from = *cur;
+      const int top = (from.height - crop_height) / 2 - ((from.height - crop_height) < 0 && (from.height - crop_height) % 2 ? 1 : 0);
+      const int left = (from.width - crop_width) / 2 - ((from.width - crop_width) < 0 && (from.width - crop_width) % 2 ? 1 : 0);
       for (int y = 0; y < crop_height; ++y)
         for (int x = 0; x < crop_width; ++x) {
           const int sy = y + top, sx = x + left;
-          if (sy < 0 || sx < 0 || sy >= img.height || sx >= img.width) continue;
-          for (int c = 0; c < 3; ++c) out.at(x, y, c) = img.at(sx, sy, c);
+          if (sy < 0 || sx < 0 || sy >= from.height || sx >= from.width) continue;
+          for (int c = 0; c < 3; ++c) out.at(x, y, c) = from.at(sx, sy, c);
         }
       img = std::move(out);
+      cur = &img;
     }
+    return pixels(*cur);
+  }
+
+  /// Rescale and normalise into [3, H, W] float32.
+  [[nodiscard]] PixelValues pixels(const RgbImage& img) const {
     PixelValues px;
     px.height = img.height;
     px.width = img.width;

@@ -21,6 +21,8 @@ struct LmInputs {
   torch::Tensor input_ids, inputs_embeds, attention_mask, position_ids;
   KvCache* cache = nullptr;  ///< keys/values of earlier steps; appended to
   bool output_hidden_states = false;
+  /// Logits of the last position only ([B, 1, vocab]): all that decoding reads (models may ignore it).
+  bool last_logits_only = false;
 };
 
 struct LmOutput {

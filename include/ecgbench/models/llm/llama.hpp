@@ -61,7 +61,14 @@ class LlamaAttentionImpl : public torch::nn::Module {
     if (cache) std::tie(k, v) = cache->update(layer, k, v);
     const auto groups = o_.num_heads / o_.num_kv_heads;
     const double scale = o_.query_pre_attn_scalar ? 1.0 / std::sqrt(*o_.query_pre_attn_scalar) : 1.0 / std::sqrt(static_cast<double>(d));
-    const torch::Tensor out = attend(q, repeat_kv(k, groups), repeat_kv(v, groups), mask, scale, o_.attn_logit_softcapping);
+    torch::Tensor out;
+    if (t == 1 && groups > 1 && !is_training()) {
+      // Decoding: the query heads of one KV head as rows of one matmul ([B, kv, groups, D]) instead
+      // of copying the whole cache `groups` times (repeat_kv). The mask [B, 1, 1, S] broadcasts.
+      out = attend(q.reshape({b, o_.num_kv_heads, groups, d}), k, v, mask, scale, o_.attn_logit_softcapping).reshape({b, o_.num_heads, 1, d});
+    } else {
+      out = attend(q, repeat_kv(k, groups), repeat_kv(v, groups), mask, scale, o_.attn_logit_softcapping);
+    }
     return o_proj->forward(out.transpose(1, 2).reshape({b, t, o_.num_heads * d}));
   }
   AdaptableLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
@@ -156,7 +163,9 @@ class LlamaForCausalLmImpl : public torch::nn::Module {
     const torch::Tensor freqs = torch::matmul(inv_freq_.to(h.device()).view({1, -1, 1}).expand({b, -1, 1}), pos.to(torch::kFloat32).unsqueeze(1)).transpose(1, 2);
     const torch::Tensor emb = torch::cat({freqs, freqs}, -1);
     const torch::Tensor cos = emb.cos().to(h.scalar_type()), sin = emb.sin().to(h.scalar_type());
-    const torch::Tensor full = causal_mask(in.attention_mask, b, t, past, std::nullopt, h.scalar_type(), h.device());
+    // One query without padding sees every cached key: no mask (windowed layers still get theirs).
+    const bool unmasked = t == 1 && !in.attention_mask.defined();
+    const torch::Tensor full = unmasked ? torch::Tensor() : causal_mask(in.attention_mask, b, t, past, std::nullopt, h.scalar_type(), h.device());
     torch::Tensor windowed;
     LmOutput out;
     for (std::size_t i = 0; i < model->layers->size(); ++i) {
@@ -165,6 +174,7 @@ class LlamaForCausalLmImpl : public torch::nn::Module {
       if (w && !windowed.defined()) windowed = causal_mask(in.attention_mask, b, t, past, w, h.scalar_type(), h.device());
       h = model->layers->at<LlamaDecoderLayerImpl>(i).forward(h, cos, sin, w ? windowed : full, in.cache, i);
     }
+    if (in.last_logits_only && !in.output_hidden_states && t > 1) h = h.narrow(1, t - 1, 1);  // the norm is per position
     h = model->norm->forward(h);
     if (in.output_hidden_states) out.hidden_states.push_back(h);
     out.logits = lm_head ? lm_head->forward(h) : torch::matmul(h, model->embed_tokens->weight.t());
