@@ -5,6 +5,9 @@
 #include <catch2/catch.hpp>
 
 #include <cmath>
+#include <complex>
+#include <numbers>
+#include <random>
 
 #include "ecgbench/core/npy.hpp"
 #include "ecgbench/rag/database.hpp"
@@ -38,6 +41,46 @@ TEST_CASE("ECG features equal upstream's ECGFeatureExtractor", "[rag][features][
   std::vector<float> nan(12 * 100, 0.0f);
   nan[3] = NAN;
   CHECK_THROWS_WITH(fx.features(nan), Catch::Contains("NaN"));
+}
+
+TEST_CASE("order statistics by selection equal a full sort; the FFT equals a direct DFT", "[rag][features]") {
+  std::mt19937 g(7);
+  for (std::size_t n = 2; n < 60; ++n) {
+    std::vector<float> v(n);
+    for (auto& x : v) x = static_cast<float>(g() % 9);  // many ties
+    std::vector<float> sorted = v;
+    std::sort(sorted.begin(), sorted.end());
+    for (const double q : {0.0, 25.0, 50.0, 75.0, 100.0}) {
+      const auto [a, b] = signal::numpy::percentile_positions(n, q);
+      std::vector<std::size_t> pos{a, b};
+      pos.erase(std::unique(pos.begin(), pos.end()), pos.end());
+      auto part = v;
+      signal::numpy::select_sorted(part, 0, n, pos.data(), pos.data() + pos.size());
+      CHECK(signal::numpy::percentile_sorted(part, q) == signal::numpy::percentile_sorted(sorted, q));
+    }
+  }
+  // Mixed radix (4, 2, 3, 5, a prime factor, a prime length) against the O(n^2) definition.
+  for (const std::size_t n : {1u, 2u, 8u, 12u, 30u, 49u, 77u, 97u, 1024u, 1250u}) {
+    std::vector<std::complex<double>> x(n);
+    for (auto& c : x) c = {std::sin(0.37 * static_cast<double>(g() % 1000)), std::cos(0.11 * static_cast<double>(g() % 1000))};
+    const auto X = signal::fft(x);
+    double err = 0, scale = 0;
+    for (std::size_t k = 0; k < n; k += std::max<std::size_t>(1, n / 64)) {
+      std::complex<double> acc = 0;
+      for (std::size_t j = 0; j < n; ++j) acc += x[j] * std::polar(1.0, -2 * std::numbers::pi * static_cast<double>((j * k) % n) / static_cast<double>(n));
+      err = std::max(err, std::abs(acc - X[k])), scale = std::max(scale, std::abs(acc));
+    }
+    INFO("n = " << n);
+    CHECK(err <= 1e-12 * std::max(1.0, scale) * static_cast<double>(n));
+    if (n % 2 == 0) {  // the real-input transform equals the complex one on the real parts
+      std::vector<double> r(n);
+      std::vector<std::complex<double>> rc(n);
+      for (std::size_t j = 0; j < n; ++j) r[j] = x[j].real(), rc[j] = r[j];
+      const auto R = signal::rfft_even(r), C = signal::fft(rc);
+      REQUIRE(R.size() == n / 2 + 1);
+      for (std::size_t k = 0; k <= n / 2; ++k) CHECK(std::abs(R[k] - C[k]) <= 1e-12 * static_cast<double>(n));
+    }
+  }
 }
 
 TEST_CASE("find_peaks equals scipy's on plateaus and the distance rule", "[rag][features]") {

@@ -83,10 +83,18 @@ inline void dwt_f32(const std::vector<float>& x, const std::vector<float>& lo, c
   std::size_t o = 0;
   for (std::ptrdiff_t i = 1; i < n + F - 1; i += 2, ++o) {
     float sa = 0, sd = 0;
-    for (std::ptrdiff_t j = 0; j < F; ++j) {
-      const float v = at(i - j);
-      sa += lo[static_cast<std::size_t>(j)] * v;
-      sd += hi[static_cast<std::size_t>(j)] * v;
+    if (i - (F - 1) >= 0 && i < n) {  // interior: no reflection (same summation order as the edges)
+      const float* px = x.data() + i;
+      for (std::ptrdiff_t j = 0; j < F; ++j) {
+        sa += lo[static_cast<std::size_t>(j)] * px[-j];
+        sd += hi[static_cast<std::size_t>(j)] * px[-j];
+      }
+    } else {
+      for (std::ptrdiff_t j = 0; j < F; ++j) {
+        const float v = at(i - j);
+        sa += lo[static_cast<std::size_t>(j)] * v;
+        sd += hi[static_cast<std::size_t>(j)] * v;
+      }
     }
     a[o] = sa, d[o] = sd;
   }
@@ -148,7 +156,16 @@ class EcgFeatureExtractor {
     const float mx = *std::max_element(v.begin(), v.end()), mn = *std::min_element(v.begin(), v.end());
     if (!rag) out.push_back(numpy::mean(v.data(), n)), out.push_back(numpy::stddev(v.data(), n));
     out.push_back(mx), out.push_back(mn);
-    if (!rag) out.push_back(numpy::median(v)), out.push_back(numpy::percentile(v, 25)), out.push_back(numpy::percentile(v, 75));
+    if (!rag) {  // the median and both percentiles read six order statistics: select them, no sort
+      std::vector<float> part = v;
+      const auto [a25, b25] = numpy::percentile_positions(n, 25);
+      const auto [a75, b75] = numpy::percentile_positions(n, 75);
+      std::vector<std::size_t> pos{n / 2, n % 2 ? n / 2 : n / 2 - 1, a25, b25, a75, b75};
+      std::sort(pos.begin(), pos.end());
+      pos.erase(std::unique(pos.begin(), pos.end()), pos.end());
+      numpy::select_sorted(part, 0, n, pos.data(), pos.data() + pos.size());
+      out.push_back(numpy::median_sorted(part)), out.push_back(numpy::percentile_sorted(part, 25)), out.push_back(numpy::percentile_sorted(part, 75));
+    }
     // Welch PSD features.
     const WelchResult w = welch(x, fs_, std::min<std::size_t>(1024, n));
     const float total = numpy::sum(w.psd.data(), w.psd.size());

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <utility>
 #include <vector>
 
 namespace ecgbench::signal::numpy {
@@ -73,10 +74,10 @@ T median(std::vector<T> v) {
   return (lo + hi) / static_cast<T>(2);
 }
 
-/// np.percentile(x, q) with the default linear method, NumPy 1.22+ (_lerp, float64 result).
+/// np.percentile(x, q) with the default linear method, NumPy 1.22+ (_lerp, float64 result), of an
+/// already sorted array.
 template <class T>
-double percentile(std::vector<T> v, double q) {
-  std::sort(v.begin(), v.end());
+double percentile_sorted(const std::vector<T>& v, double q) {
   const double virtual_index = (static_cast<double>(v.size()) - 1) * q / 100.0;
   const auto prev = static_cast<std::size_t>(std::floor(virtual_index));
   const std::size_t next = std::min(prev + 1, v.size() - 1);
@@ -84,6 +85,37 @@ double percentile(std::vector<T> v, double q) {
   const double a = v[prev], b = v[next];
   const double diff = b - a;
   return gamma >= 0.5 ? b - diff * (1 - gamma) : a + diff * gamma;
+}
+
+/// np.percentile(x, q), linear method.
+template <class T>
+double percentile(std::vector<T> v, double q) {
+  std::sort(v.begin(), v.end());
+  return percentile_sorted(v, q);
+}
+
+/// Puts into v[i], for each i in the ascending list [ib, ie), the value a full sort would put there
+/// (nested nth_element: linear time for a few order statistics instead of a sort).
+template <class T>
+void select_sorted(std::vector<T>& v, std::size_t lo, std::size_t hi, const std::size_t* ib, const std::size_t* ie) {
+  if (ib == ie || lo >= hi) return;
+  const std::size_t* mid = ib + (ie - ib) / 2;
+  std::nth_element(v.begin() + static_cast<std::ptrdiff_t>(lo), v.begin() + static_cast<std::ptrdiff_t>(*mid), v.begin() + static_cast<std::ptrdiff_t>(hi));
+  select_sorted(v, lo, *mid, ib, mid);
+  select_sorted(v, *mid + 1, hi, mid + 1, ie);
+}
+
+/// The positions `percentile_sorted(v, q)` reads.
+inline std::pair<std::size_t, std::size_t> percentile_positions(std::size_t n, double q) {
+  const auto prev = static_cast<std::size_t>(std::floor((static_cast<double>(n) - 1) * q / 100.0));
+  return {prev, std::min(prev + 1, n - 1)};
+}
+
+/// np.median of an already sorted array (as `median`).
+template <class T>
+T median_sorted(const std::vector<T>& v) {
+  const std::size_t n = v.size(), h = n / 2;
+  return n % 2 ? v[h] : (v[h - 1] + v[h]) / static_cast<T>(2);
 }
 
 }  // namespace ecgbench::signal::numpy
