@@ -8,7 +8,7 @@ CMAKE_FLAGS ?= -DCMAKE_BUILD_TYPE=Release
 export OMP_NUM_THREADS ?= 1
 export OPENBLAS_NUM_THREADS ?= 1
 
-.PHONY: deps configure build demo test test-sanitize fuzz bench bench-peers install clean
+.PHONY: deps configure build demo test test-sanitize test-sanitize-torch fuzz bench bench-peers install clean
 
 deps:
 	bash scripts/install-deps.sh
@@ -37,12 +37,18 @@ test: configure
 # Built with g++ (the fuzzers, torch-free, use clang). -O1 -g1 (line tables) and no NDEBUG: asserts
 # stay on, reports name lines, and the build takes a third of -O2 -g's time.
 SANITIZE_BUILD ?= build-sanitize
+SANITIZE_TORCH ?= -DECGBENCH_WITH_TORCH=OFF
 test-sanitize: deps
 	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-	  -DECGBENCH_SANITIZE=ON -DECGBENCH_BUILD_BENCHMARKS=OFF -DECGBENCH_WITH_TORCH=OFF
+	  -DECGBENCH_SANITIZE=ON -DECGBENCH_BUILD_BENCHMARKS=OFF $(SANITIZE_TORCH)
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -E install_consumer
+
+# The same plus the LibTorch model and encoder tests (models, LoRA, generation, ST-MEM / MTAE / MLAE /
+# MERL, checkpoint loading) under the sanitizers: not in CI (about 5 more minutes), run before releases.
+test-sanitize-torch:
+	$(MAKE) test-sanitize SANITIZE_BUILD=build-sanitize-torch SANITIZE_TORCH="-DECGBENCH_WITH_TORCH=ON -DECGBENCH_TORCH_TESTS=smoke"
 
 # libFuzzer targets (clang 14), each for FUZZ_SECONDS (default 60); see tests/FUZZING.md.
 fuzz:
@@ -50,8 +56,7 @@ fuzz:
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) bash scripts/fuzz.sh $(FUZZ_TARGETS)
 
 bench: configure
-	cmake --build $(BUILD) -j $(JOBS)
-	cmake --build $(BUILD) -j $(JOBS) --target bench_models bench_train bench_elm
+	cmake --build $(BUILD) -j $(JOBS) --target ecgbench_benchmarks
 	for b in $(BUILD)/benchmarks/bench_*; do $$b; done
 
 # Our kernels and their Python peers (python3-torch) in one run, on the same machine.

@@ -43,7 +43,7 @@ TEST_CASE("ECG features equal upstream's ECGFeatureExtractor", "[rag][features][
   CHECK_THROWS_WITH(fx.features(nan), Catch::Contains("NaN"));
 }
 
-TEST_CASE("order statistics by selection equal a full sort; the FFT equals a direct DFT", "[rag][features]") {
+TEST_CASE("order statistics by selection equal a full sort, the FFT equals a direct DFT", "[rag][features]") {
   std::mt19937 g(7);
   for (std::size_t n = 2; n < 60; ++n) {
     std::vector<float> v(n);

@@ -57,8 +57,9 @@ inline std::int64_t sample_row(torch::Tensor logits, const GenerationOptions& o,
 /// Generates up to `max_new_tokens` per row. Returns [B, T + N] (the prompt followed by the new
 /// tokens) when started from ids, [B, N] when started from embeddings (as transformers does). Rows
 /// that finished early are padded with the pad id.
+namespace detail {
 template <CausalLm M>
-torch::Tensor generate(M& model, const GenerationInputs& in, const GenerationOptions& o = {}) {
+torch::Tensor generate_impl(M& model, const GenerationInputs& in, const GenerationOptions& o) {
   torch::NoGradGuard no_grad;
   if (in.input_ids.defined() == in.inputs_embeds.defined()) throw Error("generate: give exactly one of input_ids and inputs_embeds");
   if (o.max_new_tokens < 0) throw Error("generate: max_new_tokens must be >= 0");
@@ -100,7 +101,7 @@ torch::Tensor generate(M& model, const GenerationInputs& in, const GenerationOpt
     for (auto e : o.eos_token_ids) finished = finished | (next == e);
     generated.push_back(next);
     if (finished.all().item<bool>() || n + 1 == o.max_new_tokens) break;
-    mask = torch::cat({mask, torch::ones({b, 1}, long_opts)}, 1);
+    if (!o.use_cache || padded) mask = torch::cat({mask, torch::ones({b, 1}, long_opts)}, 1);  // unpadded cached steps take none
     const torch::Tensor tok = next.view({b, 1});
     if (o.use_cache) {
       out = detail::step(model, tok, torch::Tensor(), padded ? mask : torch::Tensor(), &cache);
@@ -114,6 +115,19 @@ torch::Tensor generate(M& model, const GenerationInputs& in, const GenerationOpt
   }
   torch::Tensor new_tokens = generated.empty() ? torch::empty({b, 0}, long_opts) : torch::stack(generated, 1);
   return from_ids ? torch::cat({in.input_ids.to(long_opts), new_tokens}, 1) : new_tokens;
+}
+}  // namespace detail
+
+template <CausalLm M>
+torch::Tensor generate(M& model, const GenerationInputs& in, const GenerationOptions& o = {}) {
+  torch::Tensor out;
+  {
+    // Inference mode: no autograd or version-counter bookkeeping in the ~100 small ops per decoded
+    // token. The result is cloned outside it, so callers get a normal tensor they may train on.
+    c10::InferenceMode guard;
+    out = detail::generate_impl(model, in, o);
+  }
+  return out.clone();
 }
 
 /// Sum of log-probabilities the model gives `continuation` [B, N] after `prompt` [B, T] (scoring
