@@ -177,7 +177,12 @@ inline void write_safetensors(const std::filesystem::path& path, const std::map<
     header[name] = {{"dtype", dtype_name(t.dtype)}, {"shape", t.shape}, {"data_offsets", {offset, offset + t.bytes.size()}}};
     offset += t.bytes.size();
   }
-  std::string h = header.dump();
+  std::string h;
+  try {
+    h = header.dump();
+  } catch (const nlohmann::json::exception&) {  // names from a damaged .pth may not be UTF-8 (Python's str always is)
+    throw Error({path.string(), {}, {}, "tensor names"}, "a tensor name or metadata value is not valid UTF-8");
+  }
   h.append((8 - h.size() % 8) % 8, ' ');
   write_file_atomically(path, [&](std::ostream& o) {
     const std::uint64_t n = h.size();
