@@ -104,7 +104,6 @@ inline RgbImage pil_resize(const RgbImage& in, int out_w, int out_h, Resample r)
   // Pillow's 8-bit passes: int32 accumulators (its `int ss0, ss1, ss2`), the three channels of a
   // pixel in one sweep over the taps.
   constexpr std::int32_t half = std::int32_t{1} << (32 - 8 - 2 - 1);
-  auto clip = [](std::int32_t v) { return detail::clip8(v); };
   // Horizontal pass.
   RgbImage tmp;
   const RgbImage* src = &in;
@@ -124,7 +123,7 @@ inline RgbImage pil_resize(const RgbImage& in, int out_w, int out_h, Resample r)
           s1 += p[1] * k[x];
           s2 += p[2] * k[x];
         }
-        dst[xx * 3] = clip(s0), dst[xx * 3 + 1] = clip(s1), dst[xx * 3 + 2] = clip(s2);
+        dst[xx * 3] = detail::clip8(s0), dst[xx * 3 + 1] = detail::clip8(s1), dst[xx * 3 + 2] = detail::clip8(s2);
       }
     }
     src = &tmp;
@@ -145,7 +144,7 @@ inline RgbImage pil_resize(const RgbImage& in, int out_w, int out_h, Resample r)
       for (std::size_t i = 0; i < n; ++i) acc[i] += row[i] * w;
     }
     std::uint8_t* dst = out.rgb.data() + static_cast<std::size_t>(yy) * n;
-    for (std::size_t i = 0; i < n; ++i) dst[i] = clip(acc[i]);
+    for (std::size_t i = 0; i < n; ++i) dst[i] = detail::clip8(acc[i]);
   }
   return out;
 }

@@ -62,16 +62,10 @@ T stddev(const T* x, std::size_t n) {
   return std::sqrt(static_cast<T>(static_cast<double>(sum(d.data(), n)) / static_cast<double>(n)));
 }
 
-/// np.median of a float32 array: the middle element, or the mean of the two middle ones (in T).
-template <class T>
-T median(std::vector<T> v) {
-  const std::size_t n = v.size(), h = n / 2;
-  std::nth_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(h), v.end());
-  if (n % 2) return v[h];
-  const T hi = v[h];
-  const T lo = *std::max_element(v.begin(), v.begin() + static_cast<std::ptrdiff_t>(h));
-  // np.mean of the two values: (lo + hi) / 2 in T
-  return (lo + hi) / static_cast<T>(2);
+/// The positions `percentile_sorted(v, q)` reads.
+inline std::pair<std::size_t, std::size_t> percentile_positions(std::size_t n, double q) {
+  const auto prev = static_cast<std::size_t>(std::floor((static_cast<double>(n) - 1) * q / 100.0));
+  return {prev, std::min(prev + 1, n - 1)};
 }
 
 /// np.percentile(x, q) with the default linear method, NumPy 1.22+ (_lerp, float64 result), of an
@@ -79,19 +73,11 @@ T median(std::vector<T> v) {
 template <class T>
 double percentile_sorted(const std::vector<T>& v, double q) {
   const double virtual_index = (static_cast<double>(v.size()) - 1) * q / 100.0;
-  const auto prev = static_cast<std::size_t>(std::floor(virtual_index));
-  const std::size_t next = std::min(prev + 1, v.size() - 1);
+  const auto [prev, next] = percentile_positions(v.size(), q);
   const double gamma = virtual_index - std::floor(virtual_index);
   const double a = v[prev], b = v[next];
   const double diff = b - a;
   return gamma >= 0.5 ? b - diff * (1 - gamma) : a + diff * gamma;
-}
-
-/// np.percentile(x, q), linear method.
-template <class T>
-double percentile(std::vector<T> v, double q) {
-  std::sort(v.begin(), v.end());
-  return percentile_sorted(v, q);
 }
 
 /// Puts into v[i], for each i in the ascending list [ib, ie), the value a full sort would put there
@@ -105,13 +91,7 @@ void select_sorted(std::vector<T>& v, std::size_t lo, std::size_t hi, const std:
   select_sorted(v, *mid + 1, hi, mid + 1, ie);
 }
 
-/// The positions `percentile_sorted(v, q)` reads.
-inline std::pair<std::size_t, std::size_t> percentile_positions(std::size_t n, double q) {
-  const auto prev = static_cast<std::size_t>(std::floor((static_cast<double>(n) - 1) * q / 100.0));
-  return {prev, std::min(prev + 1, n - 1)};
-}
-
-/// np.median of an already sorted array (as `median`).
+/// np.median of an already sorted array: the middle element, or the mean of the two middle ones (in T).
 template <class T>
 T median_sorted(const std::vector<T>& v) {
   const std::size_t n = v.size(), h = n / 2;

@@ -38,11 +38,6 @@ inline torch::Tensor rope_inverse_frequencies(const LlamaOptions& o) {
   return inv;
 }
 
-inline torch::Tensor rotate_half(const torch::Tensor& x) {
-  const auto half = x.size(-1) / 2;
-  return torch::cat({-x.narrow(-1, half, half), x.narrow(-1, 0, half)}, -1);
-}
-
 class LlamaAttentionImpl : public torch::nn::Module {
  public:
   explicit LlamaAttentionImpl(const LlamaOptions& o) : o_(o) {
@@ -57,7 +52,7 @@ class LlamaAttentionImpl : public torch::nn::Module {
     torch::Tensor q = q_proj->forward(x).view({b, t, o_.num_heads, d}).transpose(1, 2);
     torch::Tensor k = k_proj->forward(x).view({b, t, o_.num_kv_heads, d}).transpose(1, 2);
     torch::Tensor v = v_proj->forward(x).view({b, t, o_.num_kv_heads, d}).transpose(1, 2);
-    // rotate_half(x) * sin == roll(x, D/2) * [-sin, sin] (the two halves of sin are equal; the sign
+    // transformers' rotate_half(x) * sin == roll(x, D/2) * [-sin, sin] (the two halves of sin are equal; the sign
     // flip is exact): one op instead of neg, two narrows and a cat, same bits.
     const torch::Tensor c = cos.unsqueeze(1), s = sin.unsqueeze(1);
     q = q * c + q.roll(d / 2, -1) * s;
