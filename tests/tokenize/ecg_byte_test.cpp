@@ -39,7 +39,7 @@ TEST_CASE("symbolize: hand-computed levels, lead-major order, inverse", "[tokeni
 }
 
 TEST_CASE("incremental BPE trainer equals the naive reference", "[tokenize][bpe]") {
-  for (std::uint64_t seed = 1; seed <= 6; ++seed) {
+  for (std::uint64_t seed = 1; seed <= 40; ++seed) {
     auto rng = make_rng(seed);
     const int alphabet = 2 + static_cast<int>(seed % 4);
     std::vector<std::string> corpus;

@@ -150,15 +150,28 @@ inline std::vector<MergePair> train_bpe(const std::vector<std::string_view>& seq
     }
     return idx;
   };
-  // Initial counts.
-  for (std::uint32_t i = 0; i < total; ++i)
-    if (next[i] != none) add(i, tok[i], tok[next[i]], 1, true);
+  // Initial counts: input symbols are bytes, so count in a flat 256 x 256 table, then give every pair
+  // its exact position list in ascending order (no reallocation, no hashing per symbol).
+  {
+    std::vector<std::uint32_t> count(1u << 16, 0);
+    for (std::uint32_t i = 0; i < total; ++i)
+      if (next[i] != none) ++count[(tok[i] << 8) | tok[i + 1]];
+    std::vector<std::uint32_t> slot(1u << 16, none);
+    for (std::uint32_t k = 0; k < count.size(); ++k) {
+      if (count[k] == 0) continue;
+      slot[k] = state_of(k >> 8, k & 0xffu);
+      pairs[slot[k]].count = count[k];
+      pairs[slot[k]].positions.reserve(count[k]);
+    }
+    for (std::uint32_t i = 0; i < total; ++i)
+      if (next[i] != none) pairs[slot[(tok[i] << 8) | tok[i + 1]]].positions.push_back(i);
+  }
   for (std::uint32_t k = 0; k < pairs.size(); ++k) heap.push({pairs[k].count, pairs[k].pair.first, pairs[k].pair.second, k});
 
   std::vector<MergePair> merges;
   merges.reserve(opt.merges);
   Progress progress("train ECG-Byte BPE", opt.merges, "merges", opt.progress);
-  std::vector<std::uint32_t> touched;
+  std::vector<std::uint32_t> touched, stamp;
   while (merges.size() < opt.merges && !heap.empty()) {
     const auto top = heap.top();
     heap.pop();
@@ -169,9 +182,11 @@ inline std::vector<MergePair> train_bpe(const std::vector<std::string_view>& seq
     merges.push_back(best.pair);
     auto positions = std::move(best.positions);
     best.positions.clear();
-    if (!best.sorted) std::sort(positions.begin(), positions.end());
+    // Order matters only where occurrences can overlap ((a, a) in "aaa": left to right). Distinct
+    // tokens never overlap, and a position never holds the same pair twice (ids only grow), so the
+    // other lists are processed as recorded: same merges, same counts, without a sort per merge.
+    if (A == B && !best.sorted) std::sort(positions.begin(), positions.end());
     best.sorted = true;
-    positions.erase(std::unique(positions.begin(), positions.end()), positions.end());
     touched.clear();
     for (const auto i : positions) {
       if (tok[i] != A) continue;  // stale: token changed or merged away
@@ -188,10 +203,14 @@ inline std::vector<MergePair> train_bpe(const std::vector<std::string_view>& seq
       if (p != none) touched.push_back(add(p, tok[p], Z, 1, true));
       if (n != none) touched.push_back(add(i, Z, tok[n], 1, true));
     }
-    std::sort(touched.begin(), touched.end());
-    touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
-    for (auto idx : touched)
+    // One heap entry per changed pair: a stamp per pair instead of sorting the touched list.
+    stamp.resize(pairs.size(), none);
+    const auto round = static_cast<std::uint32_t>(merges.size());
+    for (auto idx : touched) {
+      if (stamp[idx] == round) continue;
+      stamp[idx] = round;
       if (pairs[idx].count > 0) heap.push({pairs[idx].count, pairs[idx].pair.first, pairs[idx].pair.second, idx});
+    }
     progress.tick();
   }
   progress.finish();
