@@ -63,6 +63,8 @@ bench: configure
 bench-peers: configure
 	cmake --build $(BUILD) -j $(JOBS) --target bench_train bench_elm bench_represent bench_rag
 	bash scripts/bench-peers.sh $(BUILD)
+	cmake --build $(BUILD) -j $(JOBS) --target ecgbench-preprocess
+	bash scripts/bench-preprocess-app.sh $(BUILD)
 
 install: build
 	cmake --install $(BUILD) --prefix $(or $(PREFIX),/usr/local)

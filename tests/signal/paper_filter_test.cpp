@@ -156,6 +156,31 @@ TEST_CASE("wavedec / waverec round trip is exact without thresholding", "[signal
   }
 }
 
+TEST_CASE("12-lead inverse DWT (paired outputs) equals the one-lead-at-a-time transform", "[signal][wavelet]") {
+  auto rng = make_rng(9);
+  const auto& w = db6();
+  for (std::size_t m : {6u, 7u, 40u, 1257u}) {
+    std::vector<double> a(m * 12), d(m * 12);
+    for (auto& v : a) v = normal(rng);
+    for (auto& v : d) v = normal(rng);
+    const std::size_t n = idwt_length(m, 12);
+    std::vector<double> fast(n * 12), one(n);
+    idwt_interleaved(a.data(), d.data(), m, 12, w, fast.data());
+    double worst = 0;
+    for (std::size_t l = 0; l < 12; ++l) {
+      std::vector<double> al(m), dl(m);
+      for (std::size_t c = 0; c < m; ++c) {
+        al[c] = a[c * 12 + l];
+        dl[c] = d[c * 12 + l];
+      }
+      idwt_interleaved(al.data(), dl.data(), m, 1, w, one.data());
+      for (std::size_t t = 0; t < n; ++t) worst = std::max(worst, std::abs(fast[t * 12 + l] - one[t]));
+    }
+    INFO("m " << m);
+    CHECK(worst < 1e-13);  // same sums in the same order; FMA may move the last bits
+  }
+}
+
 TEST_CASE("FFT resampling equals scipy.signal.resample's definition", "[signal][paper]") {
   // A band-limited signal resampled from 9 to 8 samples: values of the same trigonometric
   // polynomial (no Nyquist term involved).

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "ecgbench/signal/iir.hpp"
+#include "ecgbench/signal/segment.hpp"
 #include "ecgbench/signal/wavelet.hpp"
 
 namespace ecgbench::signal {
@@ -144,8 +145,7 @@ inline void wavelet_denoise_interleaved(double* x, std::size_t n, std::size_t L,
       for (std::size_t t = 0; t < n; ++t) x[t * L + l] = r[t];
     }
   }
-  for (std::size_t i = 0; i < n * L; ++i)
-    if (!std::isfinite(x[i])) x[i] = 0.0;
+  replace_non_finite(std::span<double>(x, n * L));  // nan_to_num; a vectorised scan when all are finite
   if (sigma_out) *sigma_out = std::move(sigma);
 }
 
