@@ -3,23 +3,20 @@
 // encoder.py algorithm as written (merge ranks in a map keyed by string pairs, no word cache).
 #include <benchmark/benchmark.h>
 
-#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <sstream>
 
 #include "ecgbench/core/random.hpp"
 #include "ecgbench/tokenize/tokenize.hpp"
+#include "support/test_data.hpp"
 
 using namespace ecgbench;
 using namespace ecgbench::tokenize;
 
 namespace {
 
-std::filesystem::path tokenizer_dir() {
-  const char* env = std::getenv("ECGBENCH_TEST_DATA");
-  return std::filesystem::path(env && *env ? env : ECGBENCH_SOURCE_DIR "/../shared/data") / "tokenizers";
-}
+std::filesystem::path tokenizer_dir() { return test::data_dir() / "tokenizers"; }
 
 // ~1 MB of report-like sentences: words, numbers, units, punctuation, some non-ASCII.
 const std::vector<std::string>& corpus() {

@@ -4,13 +4,12 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
-#include <cstdlib>
-#include <filesystem>
 #include <map>
 #include <unordered_map>
 
 #include "ecgbench/core/random.hpp"
 #include "ecgbench/tokenize/tokenize.hpp"
+#include "support/test_data.hpp"
 
 using namespace ecgbench;
 using namespace ecgbench::tokenize;
@@ -76,11 +75,7 @@ BENCHMARK(BM_TrainBpeConcat)->Unit(benchmark::kMillisecond);
 // the same generator: 79.9 s to train 3000 merges with 2 threads, 0.110 s to encode): noise makes
 // the pair statistics far more varied than the smooth corpus above, so this is the one to quote.
 const std::vector<std::string>& noisy_corpus() {
-  static const std::vector<std::string> c = [] {
-    const char* env = std::getenv("ECGBENCH_TEST_DATA");
-    const auto path = std::filesystem::path(env && *env ? env : ECGBENCH_SOURCE_DIR "/../shared/data") / "ecg-byte/bench/symbols-400x15000-seed5.txt";
-    return read_symbols_file(path).symbols;
-  }();
+  static const std::vector<std::string> c = read_symbols_file(test::data_dir() / "ecg-byte/bench/symbols-400x15000-seed5.txt").symbols;
   return c;
 }
 

@@ -148,10 +148,10 @@ def run(data_dir, out, filt, seg_len=1250, target_fs=250.0):
         if filt == "paper":
             ecg = wavelet_denoise(advanced_filter(ecg, fs))
         ecg = nsample(ecg, fs, target_fs).astype(np.float32)
-        for j in range(ecg.shape[0] // seg_len):
-            seg = ecg[j * seg_len : (j + 1) * seg_len]
-            if np.isnan(seg).any() or np.isinf(seg).any():
-                break
+        segs = [ecg[j * seg_len : (j + 1) * seg_len] for j in range(ecg.shape[0] // seg_len)]
+        if any(np.isnan(s).any() or np.isinf(s).any() for s in segs):
+            continue  # upstream skips the whole record
+        for j, seg in enumerate(segs):
             d = {"ecg": seg.T, "report": r["report"], "path": path, "orig_sf": fs, "target_sf": target_fs, "seg_len": seg_len}
             p = os.path.join(out, "_".join(path.split("/")) + f"_{j}.npy")
             np.save(p, d)
