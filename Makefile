@@ -29,6 +29,7 @@ test: configure
 	cmake --build $(BUILD) -j $(JOBS)
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
 	bash scripts/check-no-skips.sh $(BUILD)
+	BUILD=$(abspath $(BUILD)) OUT=$(abspath $(BUILD))/gpu-check bash scripts/gpu-check.sh --dry-run
 
 # The suite under AddressSanitizer + UndefinedBehaviorSanitizer: every torch-free unit test (parsers,
 # kernels, tokenizers, metrics, representations, RAG) and fuzz replay. The apps and their tests are

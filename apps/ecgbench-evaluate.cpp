@@ -32,6 +32,8 @@ int main(int argc, char** argv) {
   app.add_option("--wordnet", s.metric_options.wordnet, "WordNet 3.0 folder for METEOR");
   app.add_option("--threads", s.threads, "intra-op threads")->capture_default_str();
   app.add_option("--device", s.device, "cpu | cuda | cuda:N")->capture_default_str();
+  app.add_option("--precision", s.precision, "fp32 | bf16-autocast | bf16")->capture_default_str();
+  app.add_option("--attention", s.attention, "eager | sdpa | auto (default: the run's)");
   app.add_flag("--quiet", [&](std::int64_t) { s.progress = false; }, "no progress line");
   app.add_option("--out", out, "output folder")->required();
   CLI11_PARSE(app, argc, argv);

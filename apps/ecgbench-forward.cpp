@@ -90,7 +90,7 @@ void run_ecg_encoder(const std::string& name, const std::string& config, const s
 
 int main(int argc, char** argv) {
   CLI::App app{"Run a Hugging Face checkpoint on .npy inputs (parity tool)"};
-  std::string model, input_ids, attention_mask, position_ids, token_type_ids, pixel_values, out, dtype = "float32", device = "cpu";
+  std::string model, input_ids, attention_mask, position_ids, token_type_ids, pixel_values, out, dtype = "float32", device = "cpu", precision;
   std::int64_t generate_n = -1;
   int threads = 1;
   bool hidden = false;
@@ -120,6 +120,7 @@ int main(int argc, char** argv) {
   app.add_flag("--hidden-states", hidden, "also write every hidden state to OUT_hidden_<i>.npy (encoders: pooler to OUT_pooler.npy)");
   app.add_option("--dtype", dtype, "float32 | bfloat16 | float16 | float64")->capture_default_str();
   app.add_option("--device", device, "cpu | cuda | cuda:N")->capture_default_str();
+  app.add_option("--precision", precision, "fp32 | bf16-autocast (float32 weights, bf16 matmuls) | bf16 (= --dtype bfloat16)");
   app.add_option("--threads", threads, "intra-op threads")->capture_default_str();
   CLI11_PARSE(app, argc, argv);
   try {
@@ -131,8 +132,12 @@ int main(int argc, char** argv) {
     }
     if (model.empty()) throw Error("give --model DIR (a Hugging Face checkpoint) or --ecg-encoder NAME");
     torch::NoGradGuard no_grad;
-    const torch::Device dev(device);
-    const auto type = parse_dtype(dtype);
+    const torch::Device dev = parse_device(device);
+    const Precision prec = precision.empty() ? (dtype == "bfloat16" ? Precision::bf16 : Precision::fp32) : parse_precision(precision);
+    if (!precision.empty() && dtype != "float32") throw Error("give --precision or --dtype, not both");
+    check_precision(prec, dev);
+    const auto type = prec == Precision::bf16 ? torch::kBFloat16 : parse_dtype(dtype);
+    const PrecisionScope amp(prec, dev);
     const auto config = hf::ModelConfig::load(model);
     if (is_vision_config(config)) {
       if (pixel_values.empty()) throw Error("this is a vision encoder: give --pixel-values");

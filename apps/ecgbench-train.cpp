@@ -67,6 +67,9 @@ int main(int argc, char** argv) {
   app.add_option("--seed", c.seed, "seed")->capture_default_str();
   app.add_option("--threads", s.threads, "intra-op threads")->capture_default_str();
   app.add_option("--device", s.device, "cpu | cuda | cuda:N")->capture_default_str();
+  app.add_option("--attention", c.attention, "eager | sdpa (PyTorch >= 2.1) | auto")->capture_default_str();
+  app.add_option("--precision", s.precision, "fp32 | bf16-autocast (fp32 weights, bf16 matmuls) | bf16 (bf16 weights)")->capture_default_str();
+  app.add_option("--optimizer-kernel", s.optimizer_kernel, "auto (fused on CUDA, else foreach) | plain | foreach | fused")->capture_default_str();
   app.add_option("--rag-db", c.rag_db, "retrieval augmentation: a database of ecgbench-rag build");
   app.add_option("--rag-k", c.rag_k, "retrieved ECGs per prompt")->capture_default_str();
   app.add_option("--rag-base", c.rag_base, "signal | feature | combined")->capture_default_str();

@@ -100,6 +100,60 @@ TEST_CASE("causal LMs match transformers: logits, hidden states, inputs_embeds, 
   }
 }
 
+// Measured (norm-wise, valid positions): LMs 1.2-2.9 %, vision towers 2.1-2.3 % on these tiny random
+// float32 checkpoints (2 layers, 64 wide, weights ~N(0, 0.02): logits are small sums with much
+// cancellation). The GPU issue's 1e-2 is not reached here; 3e-2 bounds what bf16 rounding gives.
+TEST_CASE("bf16 weights and bf16 autocast on the CPU stay within 3e-2 of transformers' float32 goldens", "[models][bf16]") {
+  ECGBENCH_REQUIRE_TEST_DATA("golden");
+  torch::NoGradGuard no_grad;
+  // ||got - want|| / ||want|| over the valid positions (element-wise ratios explode near zero).
+  const auto rel = [](const torch::Tensor& got, const torch::Tensor& want, const torch::Tensor& mask) {
+    torch::Tensor m = mask.defined() ? mask.to(torch::kBool) : torch::ones({want.size(0)}, torch::kBool);
+    while (m.dim() < want.dim()) m = m.unsqueeze(-1);
+    const torch::Tensor mm = m.expand(want.sizes());
+    const torch::Tensor g = torch::where(mm, got.to(torch::kFloat64), torch::zeros({}, torch::kFloat64)),
+                        w = torch::where(mm, want.to(torch::kFloat64), torch::zeros({}, torch::kFloat64));
+    return ((g - w).norm() / w.norm()).item<double>();
+  };
+  for (const std::string name : causal_models) {
+    const auto dir = test_data_path / name;
+    const torch::Tensor ids = load_npy_tensor(dir / "input_ids.npy"), mask = load_npy_tensor(dir / "attention_mask.npy");
+    const torch::Tensor want = load_npy_tensor(dir / "logits.npy");
+    LmInputs in;
+    in.input_ids = ids;
+    in.attention_mask = mask;
+    if (name != "opt") in.position_ids = load_npy_tensor(dir / "position_ids.npy");
+    for (const Precision p : {Precision::bf16, Precision::bf16_autocast}) {
+      INFO("model " << name << ", precision " << to_string(p));
+      auto lm = load_causal_lm(dir, p == Precision::bf16 ? torch::kBFloat16 : torch::kFloat32);
+      const PrecisionScope amp(p, torch::kCPU);
+      const double r = rel(lm->forward(in).logits, want, mask);
+      INFO("relative error " << r);
+      CHECK(r <= 3e-2);
+      CHECK(r > 1e-5);  // really computed in bf16 (float32 agrees to ~1e-7)
+    }
+  }
+  for (const char* name : {"vit", "clip_vision", "siglip_vision"}) {
+    INFO("model " << name);
+    const auto dir = test_data_path / name;
+    auto enc = load_vision_encoder(dir, torch::kBFloat16);
+    const auto out = std::visit([&](auto& e) { return e->encode(load_npy_tensor(dir / "pixel_values.npy").to(torch::kBFloat16), false); }, enc);
+    CHECK(out.last_hidden_state.scalar_type() == torch::kBFloat16);
+    CHECK(rel(out.last_hidden_state, load_npy_tensor(dir / "last_hidden_state.npy"), {}) <= 3e-2);
+  }
+  // place(): bf16 converts floating-point parameters and buffers only (Module::to(dtype) would turn
+  // BatchNorm's int64 step count into bf16).
+  torch::nn::Sequential net(torch::nn::Linear(3, 4), torch::nn::BatchNorm1d(4));
+  place(*net, torch::kCPU, Precision::bf16);
+  for (const auto& t : net->parameters()) CHECK(t.scalar_type() == torch::kBFloat16);
+  for (const auto& b : net->named_buffers()) CHECK(b.value().scalar_type() == (b.key().find("num_batches_tracked") != std::string::npos ? torch::kLong : torch::kBFloat16));
+  place(*net, torch::kCPU, Precision::bf16_autocast);  // autocast keeps whatever the weights are
+  CHECK(net->parameters().front().scalar_type() == torch::kBFloat16);
+  CHECK_THROWS_WITH(parse_precision("fp16"), Catch::Contains("unknown precision 'fp16'"));
+  CHECK_THROWS_WITH(parse_device("tpu"), Catch::Contains("unknown device 'tpu'"));
+  if (!torch::cuda::is_available()) CHECK_THROWS_WITH(parse_device("cuda"), Catch::Contains("has no CUDA or sees no GPU"));
+}
+
 TEST_CASE("rotary frequencies equal transformers' (llama3 scaling)", "[models][llm]") {
   ECGBENCH_REQUIRE_TEST_DATA("golden");
   for (const char* name : {"llama", "qwen2", "gemma2"}) {

@@ -6,6 +6,12 @@
 #include <ATen/autocast_mode.h>
 #include <torch/torch.h>
 #include <torch/version.h>
+#ifdef ECGBENCH_CUDA
+#include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
+#endif
+
+#include <chrono>
+#include <stdexcept>
 
 namespace ecgbench::compat {
 
@@ -64,5 +70,62 @@ class AutocastGuard {
   bool prev_enabled_ = false;
   torch::ScalarType prev_dtype_ = torch::kBFloat16;
 };
+
+/// Whether at::scaled_dot_product_attention takes what our models pass (the `scale` argument: 2.1).
+constexpr bool sdpa_available() { return torch_at_least(2, 1); }
+
+/// at::scaled_dot_product_attention on q [B, H, T, D], k and v [B, H / groups, S, D]: an additive
+/// (or boolean) `mask` broadcastable to [B, H, T, S], or `is_causal` without one. Grouped-query
+/// attention by `enable_gqa` from 2.5, by expanding k and v before.
+inline at::Tensor sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask, bool is_causal, double scale,
+                       std::int64_t groups) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  const c10::optional<at::Tensor> m = mask.defined() ? c10::optional<at::Tensor>(mask) : c10::optional<at::Tensor>();
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
+  return at::scaled_dot_product_attention(q, k, v, m, 0.0, is_causal, scale, /*enable_gqa=*/groups > 1);
+#else
+  const auto expand = [groups](const at::Tensor& x) {
+    if (groups == 1) return x;
+    const auto b = x.size(0), h = x.size(1), s = x.size(2), d = x.size(3);
+    return x.unsqueeze(2).expand({b, h, groups, s, d}).reshape({b, h * groups, s, d});
+  };
+  return at::scaled_dot_product_attention(q, expand(k), expand(v), m, 0.0, is_causal, scale);
+#endif
+#else
+  (void)q, (void)k, (void)v, (void)mask, (void)is_causal, (void)scale, (void)groups;
+  throw std::runtime_error("scaled_dot_product_attention needs LibTorch >= 2.1");
+#endif
+}
+
+/// Whether ATen has a fused Adam / AdamW kernel for parameters on `d` (CUDA from 2.1, CPU from 2.4).
+inline bool fused_adam_available(const torch::Device& d) {
+  return (d.is_cuda() && torch_at_least(2, 1)) || (d.is_cpu() && torch_at_least(2, 4));
+}
+
+/// One fused Adam (L2 decay) or AdamW (decoupled decay) step over lists of parameters, gradients,
+/// moments and float step counts (already incremented), as torch.optim's `fused=True` calls it.
+inline void fused_adam_step(bool decoupled, at::TensorList params, at::TensorList grads, at::TensorList exp_avgs, at::TensorList exp_avg_sqs,
+                            at::TensorList steps, double lr, double beta1, double beta2, double weight_decay, double eps) {
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
+  const std::vector<at::Tensor> no_max;  // amsgrad off
+  if (decoupled)
+    at::_fused_adamw_(params, grads, exp_avgs, exp_avg_sqs, no_max, steps, lr, beta1, beta2, weight_decay, eps, /*amsgrad=*/false, /*maximize=*/false);
+  else
+    at::_fused_adam_(params, grads, exp_avgs, exp_avg_sqs, no_max, steps, lr, beta1, beta2, weight_decay, eps, /*amsgrad=*/false, /*maximize=*/false);
+#else
+  (void)decoupled, (void)params, (void)grads, (void)exp_avgs, (void)exp_avg_sqs, (void)steps, (void)lr, (void)beta1, (void)beta2, (void)weight_decay, (void)eps;
+  throw std::runtime_error("fused Adam needs LibTorch >= 2.1");
+#endif
+}
+
+#ifdef ECGBENCH_CUDA
+/// A ProcessGroupNCCL over `store` whose collectives time out after `timeout` (Options moved its
+/// timeout from ProcessGroup::Options in 1.13 to Backend::Options in 2.x; same field name).
+inline auto make_nccl_group(const c10::intrusive_ptr<c10d::Store>& store, int rank, int world, std::chrono::milliseconds timeout) {
+  auto opts = c10d::ProcessGroupNCCL::Options::create();
+  opts->timeout = timeout;
+  return c10::make_intrusive<c10d::ProcessGroupNCCL>(store, rank, world, opts);
+}
+#endif
 
 }  // namespace ecgbench::compat

@@ -109,6 +109,7 @@ L build_llm(const ElmConfig& c, std::int64_t vocab) {
     lm = models::load_pretrained<L>(c.llm);
   }
   if (vocab > lm->vocab_size()) models::resize_token_embeddings_mean(lm, vocab);
+  lm->set_attention(models::parse_attention_kernel(c.attention));
   return lm;
 }
 

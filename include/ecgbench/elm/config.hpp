@@ -47,6 +47,7 @@ struct ElmConfig {
   std::vector<std::string> added_tokens;  ///< in the order they were added to the tokenizer
   std::int64_t first_added_token = -1;
   std::uint64_t seed = 0;
+  std::string attention = "auto";  ///< the LLM's attention kernel: auto | eager | sdpa (models/nn/attention_kernel.hpp)
   // Retrieval augmentation (upstream's --rag): a database of ecgbench-rag build.
   std::string rag_db, rag_base = "signal", rag_mode = "system", rag_info = "combined";
   std::int64_t rag_k = 1;
@@ -65,6 +66,7 @@ struct ElmConfig {
     one_of(paradigm, paradigm_names(), "paradigm");
     one_of(encoder, encoder_names(), "encoder");
     one_of(representation, {"signal", "stacked", "image", "ecg-tokens"}, "representation");
+    one_of(attention, {"auto", "eager", "sdpa"}, "attention");
     if (paradigm == "ecg-byte") {
       if (encoder != "none") throw Error("the ecg-byte paradigm takes no encoder (got '" + encoder + "'); encoder must be none");
       if (representation != "ecg-tokens") throw Error("the ecg-byte paradigm reads ECG-Byte tokens: representation must be ecg-tokens (got '" + representation + "')");
@@ -103,7 +105,7 @@ struct ElmConfig {
             {"upstream_masked_embeddings", upstream_masked_embeddings}, {"upstream_no_grad_encoder", upstream_no_grad_encoder},
             {"truncate_keep_first", truncate_keep_first}, {"chat_format", chat_format}, {"added_tokens", added_tokens},
             {"first_added_token", first_added_token}, {"seed", seed}, {"rag_db", rag_db}, {"rag_base", rag_base}, {"rag_mode", rag_mode},
-            {"rag_info", rag_info}, {"rag_k", rag_k}, {"rag_upstream_lead_i_only", rag_upstream_lead_i_only}, {"training", training}};
+            {"rag_info", rag_info}, {"rag_k", rag_k}, {"rag_upstream_lead_i_only", rag_upstream_lead_i_only}, {"attention", attention}, {"training", training}};
   }
   static ElmConfig from_json(const Json& j, const std::string& file) {
     return with_json_errors(file, [&] {
@@ -128,6 +130,7 @@ struct ElmConfig {
       c.rag_db = j.value("rag_db", std::string()), c.rag_base = j.value("rag_base", std::string("signal")), c.rag_mode = j.value("rag_mode", std::string("system"));
       c.rag_info = j.value("rag_info", std::string("combined")), c.rag_k = j.value("rag_k", std::int64_t{1});
       c.rag_upstream_lead_i_only = j.value("rag_upstream_lead_i_only", false);
+      c.attention = j.value("attention", std::string("auto"));
       c.training = j.value("training", Json::object());
       return c;
     });

@@ -113,21 +113,23 @@ class ElmImpl : public torch::nn::Module {
         feats = encoder->embed(b.encoder_input.to(llm->device()), o_.encoder_tokens);  // [B, k, d]
       }
       const torch::Tensor proj = projector->forward(feats).to(embeds.scalar_type());  // [B, k, H]
-      return splice(embeds, proj, b.signal_positions.to(embeds.device()));
+      return splice(embeds, proj, b.signal_positions);
     }
   }
 
   /// Replaces rows (b, positions[b, j]) of `embeds` with proj[b, j] wherever positions >= 0.
+  /// Without host synchronisation on the device: slots without a position (-1) write into one
+  /// scratch row past the end, which is cut off again (a scatter, so gradients reach both sides).
+  /// The bounds check reads `positions` where the batch was built (the CPU), never the device.
   static torch::Tensor splice(const torch::Tensor& embeds, const torch::Tensor& proj, const torch::Tensor& positions) {
     if (positions.dim() != 2 || positions.size(0) != embeds.size(0)) throw Error("signal_positions must be [batch, slots]");
     if (proj.size(1) < positions.size(1)) throw Error("the encoder gave " + std::to_string(proj.size(1)) + " tokens for " + std::to_string(positions.size(1)) + " signal slots");
-    const torch::Tensor valid = positions >= 0;
-    if (!valid.any().item<bool>()) return embeds;
-    const torch::Tensor nz = valid.nonzero();  // [n, 2]: (row, slot)
-    const torch::Tensor rows = nz.select(1, 0), slots = nz.select(1, 1);
-    const torch::Tensor where = positions.index({rows, slots});
-    if ((where >= embeds.size(1)).any().item<bool>()) throw Error("a signal position lies beyond the sequence");
-    return embeds.index_put({rows, where}, proj.index({rows, slots}));
+    const std::int64_t B = embeds.size(0), len = embeds.size(1), H = embeds.size(2), k = positions.size(1);
+    if (positions.device().is_cpu() && (positions >= len).any().item<bool>()) throw Error("a signal position lies beyond the sequence");
+    const torch::Tensor pos = positions.to(embeds.device());
+    const torch::Tensor where = torch::where(pos >= 0, pos, torch::full_like(pos, len)).unsqueeze(-1).expand({B, k, H});
+    const torch::Tensor padded = torch::cat({embeds, torch::zeros({B, 1, H}, embeds.options())}, 1);
+    return padded.scatter(1, where, proj.narrow(1, 0, k)).narrow(1, 0, len);
   }
 
   /// Shifted cross-entropy over labels != -100 (transformers' causal-LM loss) and the number of
@@ -143,7 +145,8 @@ class ElmImpl : public torch::nn::Module {
     const auto v = logits.size(-1);
     const torch::Tensor shift_logits = logits.narrow(1, 0, logits.size(1) - 1).reshape({-1, v});
     const torch::Tensor shift_labels = b.labels.to(logits.device()).narrow(1, 1, b.labels.size(1) - 1).reshape({-1});
-    const std::int64_t count = (shift_labels != -100).sum().item<std::int64_t>();
+    // Counted where the batch was built (the CPU): no device synchronisation in the step.
+    const std::int64_t count = (b.labels.narrow(1, 1, b.labels.size(1) - 1).to(torch::kCPU) != -100).sum().item<std::int64_t>();
     if (count == 0) throw Error("no labelled tokens in this batch (every answer was cut off? check llm_input_len)");
     const torch::Tensor l = torch::nn::functional::cross_entropy(shift_logits.to(torch::kFloat32), shift_labels,
                                                                 torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));

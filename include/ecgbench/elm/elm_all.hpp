@@ -5,6 +5,7 @@
 #include "ecgbench/elm/aliases.hpp"
 #include "ecgbench/elm/batch.hpp"
 #include "ecgbench/elm/builder.hpp"
+#include "ecgbench/elm/chat.hpp"
 #include "ecgbench/elm/collate.hpp"
 #include "ecgbench/elm/config.hpp"
 #include "ecgbench/elm/elm.hpp"

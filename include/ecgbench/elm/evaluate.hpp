@@ -24,6 +24,7 @@
 #include "ecgbench/elm/builder.hpp"
 #include "ecgbench/elm/collate.hpp"
 #include "ecgbench/elm/train_run.hpp"
+#include "ecgbench/models/device.hpp"
 #include "ecgbench/eval/evaluate_strings.hpp"
 #include "ecgbench/train/checkpoint.hpp"
 
@@ -45,6 +46,8 @@ struct EvaluateSettings {
   std::filesystem::path out;
   bool progress = true;
   std::string device = "cpu";
+  std::string precision = "fp32";  ///< fp32 | bf16-autocast | bf16 (models/device.hpp)
+  std::string attention;           ///< auto | eager | sdpa; empty: the run's
   int threads = 1;
 };
 
@@ -107,7 +110,10 @@ std::vector<Json> evaluate_typed(ElmConfig& c, const EvaluateSettings& s) {
   }
   if (!fs::exists(ckpt / "model.safetensors")) throw Error({ckpt.string(), {}, {}, {}}, "not a checkpoint folder (no model.safetensors)");
   elm->load_trainable(ckpt);
-  elm->to(torch::Device(s.device));
+  const torch::Device dev = models::parse_device(s.device);
+  const models::Precision precision = models::parse_precision(s.precision);
+  models::check_precision(precision, dev);
+  models::place(*elm, dev, precision);
   elm->eval();
   std::vector<data::Conversation> convs;
   for (const auto& f : s.data) {
@@ -201,7 +207,8 @@ std::vector<Json> evaluate_typed(ElmConfig& c, const EvaluateSettings& s) {
         }
         if (!items.empty()) {
           const auto t0 = std::chrono::steady_clock::now();
-          const ElmBatch b = collate(items, *tok.text.pad_id(), c.encoder_tokens).to(torch::Device(s.device));
+          const ElmBatch b = collate(items, *tok.text.pad_id(), c.encoder_tokens).to(dev);
+          const models::PrecisionScope amp(precision, dev);
           const torch::Tensor out = elm->generate(b, gen).to(torch::kCPU);
           const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count() / static_cast<double>(items.size());
           for (std::size_t r = 0; r < items.size(); ++r) {
@@ -250,14 +257,21 @@ std::vector<Json> evaluate_typed(ElmConfig& c, const EvaluateSettings& s) {
 }
 
 /// Evaluates the run's composition; returns the per-seed results (as written).
-inline std::vector<Json> evaluate_elm(const EvaluateSettings& s) {
+#if defined(ECGBENCH_ELM_PREBUILT) && !defined(ECGBENCH_ELM_DEFINE_INFERENCE)
+std::vector<Json> evaluate_elm(const EvaluateSettings& s);  // compiled once: elm/prebuilt.hpp
+#else
+ECGBENCH_ELM_INFERENCE_LINKAGE std::vector<Json> evaluate_elm(const EvaluateSettings& s) {
   if (s.protocol != "gold-history" && s.protocol != "own-history") throw Error("unknown protocol '" + s.protocol + "' (gold-history, own-history)");
   (void)represent::parse_perturbation(s.perturb);
   if (s.seeds.empty()) throw Error("no seeds to evaluate");
   if (s.data.empty()) throw Error("no test data");
+  (void)models::parse_precision(s.precision);
   ElmConfig c = ElmConfig::read(s.run);
+  if (!s.attention.empty()) c.attention = s.attention;
   torch::set_num_threads(s.threads);
   return dispatch_elm(c, [&]<class ElmT>() { return evaluate_typed<ElmT>(c, s); });
 }
+#endif
+
 
 }  // namespace ecgbench::elm

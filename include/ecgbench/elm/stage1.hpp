@@ -153,7 +153,10 @@ inline void save_upstream_encoder(torch::nn::Module& encoder, const std::filesys
 
 template <class E>
 train::TrainResult pretrain_typed(ElmConfig& c, const TrainSettings& s, const std::string& text_encoder) {
-  auto dist = train::init_distributed(s.device.rfind("cuda", 0) == 0 ? "nccl" : "gloo");
+  const torch::Device dev = models::parse_device(s.device);
+  const models::Precision precision = models::parse_precision(s.precision);
+  models::check_precision(precision, dev);
+  auto dist = train::init_distributed(dev.is_cuda() ? "nccl" : "gloo");
   torch::manual_seed(c.seed);
   models::EcgEncoderConfig ec = c.encoder_config.empty() ? models::parse_ecg_encoder_config(Json{{"encoder", c.encoder}, {"seq_len", c.seg_len}}, "default configuration")
                                                          : models::encoders::read_ecg_encoder_config(c.encoder_config);
@@ -170,14 +173,15 @@ train::TrainResult pretrain_typed(ElmConfig& c, const TrainSettings& s, const st
   EncoderPretrainer<E> model(enc, text);
   if constexpr (std::is_same_v<E, models::encoders::Merl>)
     if (dist.active()) model->set_gather(models::encoders::ContrastiveGather{[&dist](const torch::Tensor& t) { return dist.all_gather(t); }, static_cast<std::size_t>(dist.rank)});
-  model->to(torch::Device(s.device));
+  models::place(*model, dev, precision);
   SegmentTrainData data(s.segments);
   if (static_cast<std::int64_t>(data.segment_len()) != c.seg_len)
     throw Error("the segments have " + std::to_string(data.segment_len()) + " samples, seg_len is " + std::to_string(c.seg_len));
   train::TrainOptions o;
   o.epochs = s.epochs, o.max_steps = s.max_steps, o.batch_size = s.batch_size, o.grad_accum = s.grad_accum;
   o.clip_norm = s.clip_norm, o.save_every = s.save_every, o.keep = s.keep, o.log_every = s.log_every, o.seed = c.seed;
-  o.run_dir = s.out, o.resume = s.resume, o.progress = s.progress, o.device = torch::Device(s.device);
+  o.run_dir = s.out, o.resume = s.resume, o.progress = s.progress, o.device = dev;
+  o.bf16_autocast = precision == models::Precision::bf16_autocast;
   const double scale = train::batch_scale(static_cast<std::int64_t>(s.batch_size), dist.world, s.grad_accum, s.ref_global_batch);
   const std::int64_t width = ec.is_merl() ? ec.merl.proj_out : ec.mae.embed_dim;
   if (s.schedule == "noam-paper") o.schedule = train::Schedule::noam_paper(width, s.warmup);
@@ -203,6 +207,7 @@ train::TrainResult pretrain_typed(ElmConfig& c, const TrainSettings& s, const st
   }
   train::AdamOptions ao;
   ao.lr = s.lr, ao.weight_decay = s.weight_decay, ao.beta1 = s.beta1, ao.beta2 = s.beta2, ao.eps = s.eps;
+  ao.kernel = train::parse_adam_kernel(s.optimizer_kernel);
   train::Trainer trainer(o, dist);
   train::TrainResult r;
   if (s.optimizer == "adamw") {
@@ -218,12 +223,16 @@ train::TrainResult pretrain_typed(ElmConfig& c, const TrainSettings& s, const st
 
 /// Stage-1 pretraining of the configured ECG encoder. Vision encoders' first stage (CLIP / SigLIP
 /// contrastive, ViT masked-image modelling) is not available through this call.
-inline train::TrainResult pretrain_encoder(ElmConfig& c, const TrainSettings& s, const std::string& text_encoder = {}) {
+#if defined(ECGBENCH_ELM_PREBUILT) && !defined(ECGBENCH_ELM_DEFINE_TRAINING)
+train::TrainResult pretrain_encoder(ElmConfig& c, const TrainSettings& s, const std::string& text_encoder = {});  // compiled once: elm/prebuilt.hpp
+#else
+ECGBENCH_ELM_TRAINING_LINKAGE train::TrainResult pretrain_encoder(ElmConfig& c, const TrainSettings& s, const std::string& text_encoder = {}) {
   if (!is_ecg_encoder(c.encoder)) throw Error("stage 1 trains an ECG encoder (st_mem, mtae, mlae, merl); got '" + c.encoder + "'");
   torch::set_num_threads(s.threads);
   if (c.encoder == "st_mem") return pretrain_typed<models::encoders::StMem>(c, s, text_encoder);
   if (c.encoder == "merl") return pretrain_typed<models::encoders::Merl>(c, s, text_encoder);
   return pretrain_typed<models::encoders::Mtae>(c, s, text_encoder);
 }
+#endif
 
 }  // namespace ecgbench::elm

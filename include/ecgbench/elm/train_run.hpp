@@ -16,7 +16,9 @@
 #include "ecgbench/elm/builder.hpp"
 #include "ecgbench/elm/collate.hpp"
 #include "ecgbench/elm/encoder_input.hpp"
+#include "ecgbench/elm/prebuilt.hpp"
 #include "ecgbench/elm/rag_hook.hpp"
+#include "ecgbench/models/device.hpp"
 #include "ecgbench/train/trainer.hpp"
 
 namespace ecgbench::elm {
@@ -37,7 +39,9 @@ struct TrainSettings {
   bool resume = false, progress = true, augment_image = false;
   double balance_answers = 0;  ///< > 0: class-balanced oversampling of rare answers, at most this factor (data::balance_answers)
   int threads = 1;
-  std::string device = "cpu";
+  std::string device = "cpu";         ///< cpu | cuda | cuda:N
+  std::string precision = "fp32";     ///< fp32 | bf16-autocast | bf16 (models/device.hpp)
+  std::string optimizer_kernel = "auto";  ///< auto | plain | foreach | fused (train/optimizer.hpp)
 };
 
 /// The conversations of the run: files mixed with their weights (deterministic for the seed).
@@ -71,11 +75,13 @@ inline data::ElmDataOptions data_options(const ElmConfig& c, const ElmTokenizers
 template <class ElmT>
 train::TrainResult train_typed(ElmConfig& c, const TrainSettings& s) {
   namespace fs = std::filesystem;
-  auto dist = train::init_distributed(s.device.rfind("cuda", 0) == 0 ? "nccl" : "gloo");
+  const torch::Device dev = models::parse_device(s.device);
+  const models::Precision precision = models::parse_precision(s.precision);
+  models::check_precision(precision, dev);
+  auto dist = train::init_distributed(dev.is_cuda() ? "nccl" : "gloo");
   ElmTokenizers tok = prepare_tokenizers(c);
   ElmT elm = build_elm<ElmT>(c, tok);
-  const torch::Device dev(s.device);
-  elm->to(dev);
+  models::place(*elm, dev, precision);
   auto conversations = load_training_conversations(s, c.seed);
   data::ElmDataset ds(std::move(conversations), s.segments, tok.text, tok.ecg ? &*tok.ecg : nullptr, data_options(c, tok, s.augment_image));
   const auto pad = static_cast<std::int64_t>(*tok.text.pad_id());
@@ -95,6 +101,7 @@ train::TrainResult train_typed(ElmConfig& c, const TrainSettings& s) {
   o.resume = s.resume;
   o.progress = s.progress;
   o.device = dev;
+  o.bf16_autocast = precision == models::Precision::bf16_autocast;
   const double scale = train::batch_scale(static_cast<std::int64_t>(s.batch_size), dist.world, s.grad_accum, s.ref_global_batch);
   const std::int64_t d_model = elm->llm->hidden_size();
   const std::int64_t steps_guess = s.max_steps > 0 ? s.max_steps
@@ -110,7 +117,7 @@ train::TrainResult train_typed(ElmConfig& c, const TrainSettings& s) {
 
   c.training = Json{{"optimizer", s.optimizer}, {"lr", s.lr}, {"weight_decay", s.weight_decay}, {"betas", {s.beta1, s.beta2}}, {"eps", s.eps},
                     {"schedule", o.schedule.to_json()}, {"schedule_name", s.schedule}, {"warmup", s.warmup}, {"epochs", s.epochs}, {"max_steps", s.max_steps},
-                    {"batch_size", s.batch_size}, {"grad_accum", s.grad_accum}, {"world_size", dist.world}, {"clip_norm", s.clip_norm},
+                    {"batch_size", s.batch_size}, {"grad_accum", s.grad_accum}, {"precision", s.precision}, {"optimizer_kernel", s.optimizer_kernel}, {"world_size", dist.world}, {"clip_norm", s.clip_norm},
                     {"data", s.data}, {"weights", s.weights}, {"balance_answers", s.balance_answers}, {"segments", s.segments}};
   if (dist.is_main()) {
     // A fresh run never overwrites another one's checkpoints.
@@ -128,6 +135,7 @@ train::TrainResult train_typed(ElmConfig& c, const TrainSettings& s) {
   }
   train::AdamOptions ao;
   ao.lr = s.lr, ao.beta1 = s.beta1, ao.beta2 = s.beta2, ao.eps = s.eps, ao.weight_decay = s.weight_decay;
+  ao.kernel = train::parse_adam_kernel(s.optimizer_kernel);
   auto groups = train::parameter_groups(*elm, s.weight_decay, s.no_decay_on_norms_and_biases);
   train::Trainer trainer(o, dist);
   train::TrainResult r;
@@ -151,10 +159,16 @@ train::TrainResult train_typed(ElmConfig& c, const TrainSettings& s) {
 }
 
 /// Trains the composition the configuration names.
-inline train::TrainResult train_elm(ElmConfig& c, const TrainSettings& s) {
+#if defined(ECGBENCH_ELM_PREBUILT) && !defined(ECGBENCH_ELM_DEFINE_TRAINING)
+train::TrainResult train_elm(ElmConfig& c, const TrainSettings& s);  // compiled once: elm/prebuilt.hpp
+#else
+ECGBENCH_ELM_TRAINING_LINKAGE train::TrainResult train_elm(ElmConfig& c, const TrainSettings& s) {
   c.validate();
+  (void)models::parse_precision(s.precision), (void)train::parse_adam_kernel(s.optimizer_kernel);  // refused before any work
   torch::set_num_threads(s.threads);
   return dispatch_elm(c, [&]<class ElmT>() { return train_typed<ElmT>(c, s); });
 }
+#endif
+
 
 }  // namespace ecgbench::elm

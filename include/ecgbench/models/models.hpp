@@ -6,6 +6,7 @@
 #include "ecgbench/models/load_pretrained.hpp"
 #include "ecgbench/models/projectors/linear_projector.hpp"
 #include "ecgbench/models/vision/hf_vision_encoder.hpp"
+#include "ecgbench/models/device.hpp"
 #include "ecgbench/models/generate.hpp"
 #include "ecgbench/models/hf/checkpoint.hpp"
 #include "ecgbench/models/hf/safetensors.hpp"

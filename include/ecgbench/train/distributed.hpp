@@ -41,7 +41,7 @@ struct Distributed {
   c10::intrusive_ptr<CommBackend> group;
   c10::intrusive_ptr<c10d::Store> store;
 
-  [[nodiscard]] bool active() const { return world > 1 && group; }
+  [[nodiscard]] bool active() const { return static_cast<bool>(group); }
   [[nodiscard]] bool is_main() const { return rank == 0; }
 
   /// Sums `t` in place over all ranks (blocking).
@@ -90,12 +90,14 @@ inline int env_int(const char* name, int fallback) {
 /// Reads torchrun's variables; a missing WORLD_SIZE (or 1) gives a single-process context.
 /// `backend`: "gloo" (CPU) or "nccl" (CUDA builds). `timeout` bounds every collective, so a rank
 /// that died cannot hang the others forever.
-inline Distributed init_distributed(const std::string& backend = "gloo", std::chrono::milliseconds timeout = std::chrono::seconds(300)) {
+inline Distributed init_distributed(const std::string& backend = "gloo", std::chrono::milliseconds timeout = std::chrono::seconds(300),
+                                    bool group_at_world_one = false) {
   Distributed d;
   d.world = detail::env_int("WORLD_SIZE", 1);
   d.rank = detail::env_int("RANK", 0);
   d.local_rank = detail::env_int("LOCAL_RANK", d.rank);
-  if (d.world <= 1) return d;
+  if (backend != "gloo" && backend != "nccl") throw Error("unknown distributed backend '" + backend + "' (gloo, nccl)");
+  if (d.world <= 1 && !group_at_world_one) return d;  // one process: no group (group_at_world_one: checks of the collectives)
   if (d.rank >= d.world) throw Error("RANK " + std::to_string(d.rank) + " is outside WORLD_SIZE " + std::to_string(d.world));
   const char* addr = std::getenv("MASTER_ADDR");
   const std::string host = addr && *addr ? addr : "127.0.0.1";
@@ -121,9 +123,11 @@ inline Distributed init_distributed(const std::string& backend = "gloo", std::ch
     d.group = c10::make_intrusive<c10d::ProcessGroupGloo>(d.store, d.rank, d.world, opts);
   } else if (backend == "nccl") {
 #ifdef ECGBENCH_CUDA
-    auto opts = c10d::ProcessGroupNCCL::Options::create();
-    opts->timeout = timeout;
-    d.group = c10::make_intrusive<c10d::ProcessGroupNCCL>(d.store, d.rank, d.world, opts);
+    try {
+      d.group = compat::make_nccl_group(d.store, d.rank, d.world, timeout);
+    } catch (const std::exception& e) {
+      throw Error("rank " + std::to_string(d.rank) + ": NCCL initialisation failed (timeout " + std::to_string(timeout.count() / 1000) + " s): " + e.what());
+    }
 #else
     throw Error("the nccl backend needs a CUDA build (-DECGBENCH_CUDA=ON)");
 #endif

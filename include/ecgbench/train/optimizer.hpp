@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "ecgbench/core/error.hpp"
+#include "ecgbench/core/torch_compat.hpp"
 
 namespace ecgbench::train {
 
@@ -41,12 +42,37 @@ inline std::vector<ParamGroup> parameter_groups(const torch::nn::Module& module,
   return out;
 }
 
+/// How a step is computed. `plain`: per parameter (torch.optim's single-tensor path); `foreach`: one
+/// ATen list op per stage over all parameters of a group (torch.optim's `foreach=True`, the same
+/// arithmetic: bit-identical on the CPU, fewer kernel launches on a GPU); `fused`: ATen's
+/// `_fused_adam_` / `_fused_adamw_` (one kernel; CUDA from LibTorch 2.1, CPU from 2.4; the same
+/// formula with another rounding order); `automatic`: fused on CUDA where available, else foreach.
+enum class AdamKernel { automatic, plain, foreach, fused };
+
+inline AdamKernel parse_adam_kernel(const std::string& s) {
+  if (s == "auto") return AdamKernel::automatic;
+  if (s == "plain") return AdamKernel::plain;
+  if (s == "foreach") return AdamKernel::foreach;
+  if (s == "fused") return AdamKernel::fused;
+  throw Error("unknown optimizer kernel '" + s + "' (auto, plain, foreach, fused)");
+}
+inline std::string to_string(AdamKernel k) {
+  switch (k) {
+    case AdamKernel::plain: return "plain";
+    case AdamKernel::foreach: return "foreach";
+    case AdamKernel::fused: return "fused";
+    default: return "auto";
+  }
+}
+
 struct AdamOptions {
   double lr = 1e-4, beta1 = 0.9, beta2 = 0.99, eps = 1e-8, weight_decay = 0.01;
+  AdamKernel kernel = AdamKernel::automatic;
 };
 
 struct L2Decay {
   static constexpr const char* name = "adam";
+  static constexpr bool decoupled = false;
   /// Adam: weight decay joins the gradient (torch.optim.Adam).
   static torch::Tensor apply(torch::Tensor& p, const torch::Tensor& grad, double lr, double wd) {
     (void)lr;
@@ -55,6 +81,7 @@ struct L2Decay {
 };
 struct DecoupledDecay {
   static constexpr const char* name = "adamw";
+  static constexpr bool decoupled = true;
   /// AdamW: p *= 1 - lr wd before the update (torch.optim.AdamW).
   static torch::Tensor apply(torch::Tensor& p, const torch::Tensor& grad, double lr, double wd) {
     if (wd != 0) p.mul_(1.0 - lr * wd);
@@ -91,14 +118,19 @@ class AdamType {
         }
   }
 
+  /// The kernel steps use (`automatic` resolved on the first step, from the parameters' device).
+  [[nodiscard]] AdamKernel kernel() const { return kernel_; }
+
   /// One update with the current rate; parameters without a gradient are skipped (as torch does).
+  /// No host synchronisation: every scalar is a host double, every tensor stays on its device.
   void step() {
     torch::NoGradGuard no_grad;
     ++step_;
     const double bc1 = 1.0 - std::pow(o_.beta1, static_cast<double>(step_));
     const double bc2 = 1.0 - std::pow(o_.beta2, static_cast<double>(step_));
     const double step_size = lr_ / bc1, bc2_sqrt = std::sqrt(bc2);
-    for (auto& g : groups_)
+    for (auto& g : groups_) {
+      std::vector<torch::Tensor> ps, grads, m, v, steps;
       for (std::size_t i = 0; i < g.params.size(); ++i) {
         torch::Tensor& p = g.params[i];
         if (!p.grad().defined()) continue;
@@ -107,12 +139,43 @@ class AdamType {
           s.exp_avg = torch::zeros_like(p, torch::MemoryFormat::Preserve);
           s.exp_avg_sq = torch::zeros_like(p, torch::MemoryFormat::Preserve);
         }
-        const torch::Tensor grad = Decay::apply(p, p.grad(), lr_, g.weight_decay);
-        s.exp_avg.mul_(o_.beta1).add_(grad, 1.0 - o_.beta1);
-        s.exp_avg_sq.mul_(o_.beta2).addcmul_(grad, grad, 1.0 - o_.beta2);
-        const torch::Tensor denom = (s.exp_avg_sq.sqrt() / bc2_sqrt).add_(o_.eps);
-        p.addcdiv_(s.exp_avg, denom, -step_size);
+        ps.push_back(p), grads.push_back(p.grad()), m.push_back(s.exp_avg), v.push_back(s.exp_avg_sq);
+        if (kernel_ == AdamKernel::automatic) kernel_ = resolve(o_.kernel, p.device());
+        if (kernel_ == AdamKernel::fused) {
+          // The fused kernels read the step count from a float tensor on the device (torch.optim's
+          // state["step"]), incremented before the call.
+          if (!s.step.defined()) s.step = torch::full({}, static_cast<double>(step_ - 1), torch::TensorOptions().dtype(torch::kFloat32).device(p.device()));
+          steps.push_back(s.step);
+        }
       }
+      if (ps.empty()) continue;
+      if (kernel_ == AdamKernel::plain) {
+        for (std::size_t i = 0; i < ps.size(); ++i) {
+          const torch::Tensor grad = Decay::apply(ps[i], grads[i], lr_, g.weight_decay);
+          m[i].mul_(o_.beta1).add_(grad, 1.0 - o_.beta1);
+          v[i].mul_(o_.beta2).addcmul_(grad, grad, 1.0 - o_.beta2);
+          const torch::Tensor denom = (v[i].sqrt() / bc2_sqrt).add_(o_.eps);
+          ps[i].addcdiv_(m[i], denom, -step_size);
+        }
+      } else if (kernel_ == AdamKernel::foreach) {
+        // torch.optim's _multi_tensor_adam(w) (1.13), stage for stage.
+        if (g.weight_decay != 0) {
+          if constexpr (Decay::decoupled) torch::_foreach_mul_(ps, 1.0 - lr_ * g.weight_decay);
+          else grads = torch::_foreach_add(grads, ps, g.weight_decay);
+        }
+        torch::_foreach_mul_(m, o_.beta1);
+        torch::_foreach_add_(m, grads, 1.0 - o_.beta1);
+        torch::_foreach_mul_(v, o_.beta2);
+        torch::_foreach_addcmul_(v, grads, grads, 1.0 - o_.beta2);
+        std::vector<torch::Tensor> denom = torch::_foreach_sqrt(v);
+        torch::_foreach_div_(denom, bc2_sqrt);
+        torch::_foreach_add_(denom, o_.eps);
+        torch::_foreach_addcdiv_(ps, m, denom, -step_size);
+      } else {
+        torch::_foreach_add_(steps, 1.0);
+        compat::fused_adam_step(Decay::decoupled, ps, grads, m, v, steps, lr_, o_.beta1, o_.beta2, g.weight_decay, o_.eps);
+      }
+    }
   }
 
   /// Moments by name ("exp_avg/<param>", "exp_avg_sq/<param>") for checkpoints; `steps()` goes beside them.
@@ -147,13 +210,21 @@ class AdamType {
   }
 
  private:
+  static AdamKernel resolve(AdamKernel k, const torch::Device& d) {
+    if (k == AdamKernel::fused && !compat::fused_adam_available(d))
+      throw Error(std::string("the fused Adam kernel needs LibTorch >= 2.1 on CUDA or >= 2.4 on the CPU (this build: ") + TORCH_VERSION + ", parameters on " +
+                  d.str() + "); choose foreach or plain");
+    if (k != AdamKernel::automatic) return k;
+    return d.is_cuda() && compat::fused_adam_available(d) ? AdamKernel::fused : AdamKernel::foreach;
+  }
   struct State {
-    torch::Tensor exp_avg, exp_avg_sq;
+    torch::Tensor exp_avg, exp_avg_sq, step;  ///< step: the fused kernels' count (a device tensor)
   };
   std::vector<ParamGroup> groups_;
   AdamOptions o_;
   double lr_;
   std::int64_t step_ = 0;
+  AdamKernel kernel_ = AdamKernel::automatic;  // resolved from o_.kernel on the first step
   std::map<std::string, State> state_;
 };
 

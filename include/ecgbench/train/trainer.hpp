@@ -63,6 +63,9 @@ struct StepInfo {
   std::int64_t tokens = 0, samples = 0;
   double seconds = 0, tokens_per_second = 0, samples_per_second = 0;
   double data_seconds = 0, forward_seconds = 0, backward_seconds = 0, optimizer_seconds = 0;
+  /// false on a CUDA device between log steps: loss and grad_norm were not read back (NaN), so the
+  /// step ran without a host synchronisation; a non-finite loss is still caught, at the next read.
+  bool synced = true;
 };
 
 struct EvalInfo {
@@ -221,6 +224,7 @@ class Trainer {
     };
 
     bool done = st.step >= total_steps;
+    torch::Tensor first_bad = torch::full({}, std::int64_t{-1}, torch::TensorOptions().dtype(torch::kLong).device(o_.device));
     for (std::int64_t epoch = st.epoch; epoch < epochs && !done; ++epoch) {
       const auto batches = sampler.batches(static_cast<std::uint64_t>(epoch));
       std::int64_t pos = epoch == st.epoch ? st.batch_in_epoch : 0;
@@ -236,7 +240,12 @@ class Trainer {
         info.epoch = epoch;
         const std::int64_t micro = std::min<std::int64_t>(o_.grad_accum, per_epoch - pos);
         opt.zero_grad();
-        torch::Tensor loss_acc = torch::zeros({}, torch::TensorOptions().dtype(torch::kFloat64));
+        // On a GPU the step stays on the device: loss, token count and gradient norm are read back
+        // only at log, checkpoint and final steps (the CPU reads them every step: nothing to wait for).
+        const std::int64_t next_step = st.step + 1;
+        const bool read_now = !o_.device.is_cuda() || o_.log_every <= 1 || next_step % o_.log_every == 0 || next_step >= total_steps ||
+                              (o_.save_every > 0 && next_step % o_.save_every == 0) || (held && o_.eval_every > 0 && next_step % o_.eval_every == 0);
+        torch::Tensor loss_acc;
         double count_local = 0;
         for (std::int64_t m = 0; m < micro; ++m) {
           const auto td = Clock::now();
@@ -247,34 +256,62 @@ class Trainer {
           const auto tf = Clock::now();
           info.data_seconds += std::chrono::duration<double>(tf - td).count();
           LossOutput out;
-          {
-            compat::AutocastGuard ac(o_.device.type(), torch::kBFloat16, o_.bf16_autocast);
-            out = model->loss(batch);
-          }
-          const auto tb = Clock::now();
-          info.forward_seconds += std::chrono::duration<double>(tb - tf).count();
-          if (m == micro - 1) reducer.arm();
-          (out.loss.to(torch::kFloat32) * static_cast<double>(out.count)).backward();  // sum form: divided by the global count below
+          const auto tb = [&] {
+            try {
+              {
+                compat::AutocastGuard ac(o_.device.type(), torch::kBFloat16, o_.bf16_autocast);
+                out = model->loss(batch);
+              }
+              const auto tb = Clock::now();
+              info.forward_seconds += std::chrono::duration<double>(tb - tf).count();
+              if (m == micro - 1) reducer.arm();
+              (out.loss.to(torch::kFloat32) * static_cast<double>(out.count)).backward();  // sum form: divided by the global count below
+              return tb;
+            } catch (const c10::Error& e) {
+              // Out of memory names what to change, never falls back to another device.
+              if (std::string(e.what()).find("out of memory") == std::string::npos) throw;
+              throw Error("out of memory on " + o_.device.str() + " at step " + std::to_string(next_step) + " (batch_size " + std::to_string(o_.batch_size) +
+                          " per rank, grad_accum " + std::to_string(o_.grad_accum) + ", " + std::to_string(out.count) +
+                          " labelled tokens in the micro-batch so far): lower batch_size or the sequence length (llm_input_len), raise grad_accum, or use precision bf16-autocast. " +
+                          e.what_without_backtrace());
+            }
+          }();
           info.backward_seconds += std::chrono::duration<double>(Clock::now() - tb).count();
-          loss_acc = loss_acc + out.loss.detach().to(torch::kCPU).to(torch::kFloat64) * static_cast<double>(out.count);
+          const torch::Tensor part = out.loss.detach().to(torch::kFloat64) * static_cast<double>(out.count);
+          loss_acc = loss_acc.defined() ? loss_acc + part : part;
           count_local += static_cast<double>(out.count);
         }
         const auto to = Clock::now();
         reducer.finish();
-        torch::Tensor totals = torch::stack({loss_acc, torch::tensor(count_local, torch::kFloat64)});
+        torch::Tensor totals = torch::stack({loss_acc, torch::full({}, count_local, loss_acc.options())});
         dist_.all_reduce_sum(totals);
-        const double count = totals[1].item<double>();
-        info.loss = count > 0 ? totals[0].item<double>() / count : NAN;
-        info.tokens = static_cast<std::int64_t>(count);
-        if (!std::isfinite(info.loss))
-          throw NonFiniteLoss("training loss is not finite at step " + std::to_string(st.step + 1) + " (epoch " + std::to_string(epoch) + "): " +
-                              std::to_string(info.loss) + "; lower the learning rate or check the data");
+        torch::Tensor grad_norm;
         {
           torch::NoGradGuard g;
-          if (count > 0)
-            for (auto& p : params)
-              if (p.grad().defined()) p.mutable_grad().div_(count);
-          info.grad_norm = clip_gradients(params, o_.clip_norm);
+          const torch::Tensor count = totals[1].clamp_min(1.0);
+          for (auto& p : params)
+            if (p.grad().defined()) p.mutable_grad().div_(count.to(p.grad().scalar_type()));
+          grad_norm = clip_gradients(params, o_.clip_norm);
+        }
+        // The first step whose loss was not finite, kept on the device until the next read.
+        const torch::Tensor here = torch::logical_not(torch::isfinite(totals[0])) & (first_bad < 0);
+        first_bad = torch::where(here, torch::full({}, next_step, first_bad.options().device(here.device())), first_bad.to(here.device()));
+        info.tokens = static_cast<std::int64_t>(count_local) * dist_.world;  // exact after a read
+        info.loss = info.grad_norm = NAN;
+        info.synced = read_now;
+        if (read_now) {
+          const torch::Tensor host = torch::stack({totals[0] / totals[1], totals[1], grad_norm.to(torch::kFloat64).to(totals.device()),
+                                                   first_bad.to(torch::kFloat64)})
+                                         .to(torch::kCPU);
+          const auto* h = host.data_ptr<double>();
+          info.loss = h[1] > 0 ? h[0] : NAN;
+          info.tokens = static_cast<std::int64_t>(h[1]);
+          info.grad_norm = h[2];
+          if (h[3] >= 0 || !std::isfinite(info.loss)) {
+            const auto bad = h[3] >= 0 ? static_cast<std::int64_t>(h[3]) : next_step;
+            throw NonFiniteLoss("training loss is not finite at step " + std::to_string(bad) + " (epoch " + std::to_string(epoch) + ")" +
+                                (bad == next_step ? ": " + std::to_string(info.loss) : std::string()) + "; lower the learning rate or check the data");
+          }
         }
         info.lr = o_.schedule.lr(st.step);
         opt.set_lr(info.lr);
@@ -330,8 +367,9 @@ class Trainer {
   }
 
   /// torch.nn.utils.clip_grad_norm_ (PyTorch 1.13): total = ||(||g_i||)_i||, g *= min(1, max / (total + 1e-6)).
-  /// Returns the total norm before clipping (computed even when clipping is off, for the logs).
-  static double clip_gradients(std::vector<torch::Tensor>& params, double max_norm) {
+  /// Returns the total norm before clipping (computed even when clipping is off, for the logs), on
+  /// the gradients' device: reading it is the caller's choice.
+  static torch::Tensor clip_gradients(std::vector<torch::Tensor>& params, double max_norm) {
     // torch.norm(g, 2.0) in PyTorch 1.13 reduces over an explicit list of every dimension
     // (_VF.norm(g, p, dim=[0..n-1])), a different summation order than norm() without dims.
     auto norm2 = [](const torch::Tensor& t) {
@@ -342,14 +380,14 @@ class Trainer {
     std::vector<torch::Tensor> norms;
     for (auto& p : params)
       if (p.grad().defined()) norms.push_back(norm2(p.grad().detach()));
-    if (norms.empty()) return 0.0;
+    if (norms.empty()) return torch::zeros({}, torch::kFloat64);
     const torch::Tensor total = norm2(torch::stack(norms));
     if (max_norm > 0) {
       const torch::Tensor coef = torch::clamp(max_norm / (total + 1e-6), c10::nullopt, 1.0);
       for (auto& p : params)
         if (p.grad().defined()) p.mutable_grad().mul_(coef.to(p.grad().device()));
     }
-    return total.item<double>();
+    return total;
   }
 
   template <class Model>

@@ -8,6 +8,7 @@
 
 #include "ecgbench/core/json.hpp"
 #include "ecgbench/models/hf/config.hpp"
+#include "ecgbench/models/nn/attention_kernel.hpp"
 
 namespace ecgbench::models {
 
@@ -25,6 +26,7 @@ struct LlamaOptions {
   std::optional<double> query_pre_attn_scalar, attn_logit_softcapping, final_logit_softcapping;
   std::optional<std::int64_t> sliding_window;  ///< Gemma 2: even layers; Qwen2 with use_sliding_window: layers >= max_window_layers
   std::int64_t max_window_layers = 0;
+  AttentionKernel attention = AttentionKernel::automatic;  ///< a run-time choice, not read from config.json
 
   static LlamaOptions from_config(const hf::ModelConfig& c) {
     return with_json_errors(c.file, [&] { return from_config_unchecked(c); });

@@ -33,6 +33,7 @@ class AnyCausalLm {
   [[nodiscard]] std::int64_t vocab_size() const { return std::visit([](auto& m) { return m->vocab_size(); }, v_); }
   [[nodiscard]] std::int64_t num_layers() const { return std::visit([](auto& m) { return m->num_layers(); }, v_); }
   void resize_token_embeddings(std::int64_t n) { std::visit([&](auto& m) { m->resize_token_embeddings(n); }, v_); }
+  void set_attention(AttentionKernel k) { std::visit([&](auto& m) { m->set_attention(k); }, v_); }
   [[nodiscard]] torch::nn::Module& module() { return std::visit([](auto& m) -> torch::nn::Module& { return *m; }, v_); }
   [[nodiscard]] std::string base_model_prefix() const { return std::visit([](auto& m) { return m->base_model_prefix(); }, v_); }
   [[nodiscard]] const Variant& variant() const { return v_; }

@@ -97,6 +97,11 @@ class Gpt2LmHeadModelImpl : public torch::nn::Module {
   explicit Gpt2LmHeadModelImpl(Gpt2Options o) : o_(std::move(o)) { transformer = register_module("transformer", Gpt2Model(o_)); }
 
   torch::Tensor embed(const torch::Tensor& ids) { return transformer->wte->forward(ids); }
+  /// GPT-2 and OPT run eager attention (transformers' default for them in 4.44); sdpa is refused.
+  void set_attention(AttentionKernel k) {
+    if (k == AttentionKernel::sdpa) throw Error("attention 'sdpa' is implemented for the Llama family (Llama 3, Qwen 2.5); GPT-2 and OPT run eager");
+  }
+  [[nodiscard]] AttentionKernel attention() const { return AttentionKernel::eager; }
 
   LmOutput forward(const LmInputs& in) {
     check_lm_inputs(in);

@@ -61,7 +61,10 @@ class LlamaAttentionImpl : public torch::nn::Module {
     const auto groups = o_.num_heads / o_.num_kv_heads;
     const double scale = o_.query_pre_attn_scalar ? 1.0 / std::sqrt(*o_.query_pre_attn_scalar) : 1.0 / std::sqrt(static_cast<double>(d));
     torch::Tensor out;
-    if (t == 1 && groups > 1 && !is_training()) {
+    if (uses_sdpa(o_.attention, o_.attn_logit_softcapping.has_value())) {
+      // No mask: causal from position 0 (the caller leaves it out only then) or one decoding query.
+      out = compat::sdpa(q, k, v, mask, /*is_causal=*/!mask.defined() && t > 1, scale, groups);
+    } else if (t == 1 && groups > 1 && !is_training()) {
       // Decoding: the query heads of one KV head as rows of one matmul ([B, kv, groups, D]) instead
       // of copying the whole cache `groups` times (repeat_kv). The mask [B, 1, 1, S] broadcasts.
       out = attend(q.reshape({b, o_.num_kv_heads, groups, d}), k, v, mask, scale, o_.attn_logit_softcapping).reshape({b, o_.num_heads, 1, d});
@@ -70,6 +73,7 @@ class LlamaAttentionImpl : public torch::nn::Module {
     }
     return o_proj->forward(out.transpose(1, 2).reshape({b, t, o_.num_heads * d}));
   }
+  void set_attention(AttentionKernel k) { o_.attention = k; }
   AdaptableLinear q_proj{nullptr}, k_proj{nullptr}, v_proj{nullptr}, o_proj{nullptr};
 
  private:
@@ -150,6 +154,14 @@ class LlamaForCausalLmImpl : public torch::nn::Module {
 
   torch::Tensor embed(const torch::Tensor& ids) { return model->embed_tokens->forward(ids); }
 
+  /// Eager or SDPA attention from now on (layers with soft-capping stay eager).
+  void set_attention(AttentionKernel k) {
+    require_attention_kernel(k);
+    o_.attention = k;
+    for (std::size_t i = 0; i < model->layers->size(); ++i) model->layers->at<LlamaDecoderLayerImpl>(i).self_attn->set_attention(k);
+  }
+  [[nodiscard]] AttentionKernel attention() const { return o_.attention; }
+
   LmOutput forward(const LmInputs& in) {
     check_lm_inputs(in);
     torch::Tensor h = in.inputs_embeds.defined() ? in.inputs_embeds : embed(in.input_ids.to(device()));
@@ -160,7 +172,8 @@ class LlamaForCausalLmImpl : public torch::nn::Module {
     const torch::Tensor pos = default_position_ids(in, b, t, past, h.device());
     const auto [cos, sin] = rope(pos, in.position_ids.defined() ? -1 : past + t, h.scalar_type());
     // One query without padding sees every cached key: no mask (windowed layers still get theirs).
-    const bool unmasked = t == 1 && !in.attention_mask.defined();
+    // SDPA without padding from position 0 needs none either: is_causal does it without [T, T] memory.
+    const bool unmasked = (t == 1 || (past == 0 && uses_sdpa(o_.attention, o_.attn_logit_softcapping.has_value()))) && !in.attention_mask.defined();
     const torch::Tensor full = unmasked ? torch::Tensor() : causal_mask(in.attention_mask, b, t, past, std::nullopt, h.scalar_type(), h.device());
     torch::Tensor windowed;
     LmOutput out;

@@ -106,6 +106,11 @@ class OptForCausalLmImpl : public torch::nn::Module {
   explicit OptForCausalLmImpl(OptOptions o) : o_(std::move(o)) { model = register_module("model", OptModel(o_)); }
 
   torch::Tensor embed(const torch::Tensor& ids) { return model->decoder->embed_tokens->forward(ids); }
+  /// GPT-2 and OPT run eager attention (transformers' default for them in 4.44); sdpa is refused.
+  void set_attention(AttentionKernel k) {
+    if (k == AttentionKernel::sdpa) throw Error("attention 'sdpa' is implemented for the Llama family (Llama 3, Qwen 2.5); GPT-2 and OPT run eager");
+  }
+  [[nodiscard]] AttentionKernel attention() const { return AttentionKernel::eager; }
 
   /// OPT ignores position_ids: positions are cumsum(mask) * mask - 1 + 2, as transformers 4.44 does.
   LmOutput forward(const LmInputs& in) {

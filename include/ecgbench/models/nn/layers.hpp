@@ -12,6 +12,8 @@
 #include <vector>
 
 #include "ecgbench/core/error.hpp"
+#include "ecgbench/core/torch_compat.hpp"
+#include "ecgbench/models/nn/attention_kernel.hpp"
 #include "ecgbench/models/hf/config.hpp"
 
 namespace ecgbench::models {
@@ -147,6 +149,17 @@ struct KvCache {
   }
 };
 
+/// torch.finfo(dtype).min: what Hugging Face writes into blocked mask entries (float32's would
+/// overflow bfloat16 and float16).
+inline double lowest_value(torch::ScalarType dtype) {
+  switch (dtype) {
+    case torch::kFloat64: return std::numeric_limits<double>::lowest();
+    case torch::kBFloat16: return static_cast<double>(static_cast<float>(std::numeric_limits<c10::BFloat16>::lowest()));
+    case torch::kHalf: return -65504.0;
+    default: return std::numeric_limits<float>::lowest();
+  }
+}
+
 /// Additive attention mask [B, 1, T, S] for a causal decoder: query i (absolute position past + i)
 /// sees key j iff mask[b, j] = 1, j <= past + i and, with a window w, j > past + i - w. Blocked
 /// entries hold the dtype's lowest value (as Hugging Face does, so fully blocked rows stay finite).
@@ -160,13 +173,13 @@ inline torch::Tensor causal_mask(const torch::Tensor& attention_mask, std::int64
   if (window) allowed = allowed & (kpos > qpos - *window);
   allowed = allowed.view({1, 1, q_len, s}).expand({batch, 1, q_len, s});
   if (attention_mask.defined()) allowed = allowed & (attention_mask.to(device).view({batch, 1, 1, s}) != 0);
-  const double lowest = dtype == torch::kFloat64 ? std::numeric_limits<double>::lowest() : std::numeric_limits<float>::lowest();
+  const double lowest = lowest_value(dtype);
   return torch::zeros({batch, 1, q_len, s}, torch::TensorOptions().device(device).dtype(dtype)).masked_fill(allowed.logical_not(), lowest);
 }
 
 /// Bidirectional padding mask [B, 1, 1, S] for encoders (BERT-style: blocked keys get the lowest value).
 inline torch::Tensor padding_mask(const torch::Tensor& attention_mask, torch::ScalarType dtype) {
-  const double lowest = dtype == torch::kFloat64 ? std::numeric_limits<double>::lowest() : std::numeric_limits<float>::lowest();
+  const double lowest = lowest_value(dtype);
   const auto m = attention_mask.view({attention_mask.size(0), 1, 1, attention_mask.size(1)});
   return torch::zeros(m.sizes(), torch::TensorOptions().device(m.device()).dtype(dtype)).masked_fill(m == 0, lowest);
 }
@@ -186,10 +199,20 @@ inline torch::Tensor attend(const torch::Tensor& q, const torch::Tensor& k, cons
   torch::Tensor scores = torch::matmul(q, k.transpose(2, 3)) * scale;
   if (softcap) scores = torch::tanh(scores / *softcap) * *softcap;
   if (mask.defined()) scores = scores + mask;
-  torch::Tensor p = torch::softmax(scores, -1, torch::kFloat32).to(q.scalar_type());
+  // float32 softmax as transformers does; float64 models keep float64 (their mask's lowest value is
+  // -inf in float32, which would turn fully masked padding rows into NaN).
+  torch::Tensor p = torch::softmax(scores, -1, q.scalar_type() == torch::kFloat64 ? torch::kFloat64 : torch::kFloat32).to(q.scalar_type());
   if (dropout > 0 && training) p = torch::dropout(p, dropout, true);
   return torch::matmul(p, v);
 }
+
+/// Refuses an explicit sdpa this LibTorch cannot run (auto falls back to eager instead).
+inline void require_attention_kernel(AttentionKernel k) {
+  if (k == AttentionKernel::sdpa && !compat::sdpa_available())
+    throw Error(std::string("attention 'sdpa' needs LibTorch >= 2.1 (this build: ") + TORCH_VERSION + "); use eager or auto");
+}
+/// Whether a layer runs SDPA (soft-capped scores have no SDPA form: eager).
+inline bool uses_sdpa(AttentionKernel k, bool softcap) { return !softcap && compat::sdpa_available() && k != AttentionKernel::eager; }
 
 /// [B, kv_heads, S, D] -> [B, kv_heads * groups, S, D] (grouped-query attention).
 inline torch::Tensor repeat_kv(const torch::Tensor& x, std::int64_t groups) {
