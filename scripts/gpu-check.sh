@@ -33,6 +33,9 @@ if [[ -z ${PYTHON:-} ]]; then
   for p in python3 /usr/bin/python3; do
     if "$p" -c 'import torch, numpy' 2>/dev/null; then PYTHON=$p; break; fi
   done
+  [[ -n ${PYTHON:-} ]] || for p in python3 /usr/bin/python3; do  # without PyTorch: no ceiling, no peer
+    if "$p" -c 'import numpy' 2>/dev/null; then PYTHON=$p; break; fi
+  done
 fi
 PY=${PYTHON:-python3}
 
@@ -82,6 +85,11 @@ stage_probe() {
   { nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || echo "nvidia-smi: none"; } 2>&1
   g++ --version | head -1
   cmake --version | head -1 || true
+  if ! "$PY" -c 'import torch' 2>/dev/null; then
+    [[ $MODE == dry ]] || { echo "no PyTorch in $PY"; exit 1; }
+    echo "note: no PyTorch in $PY: ceiling not measured"
+    return
+  fi
   "$PY" - "$DEVICE" <<'EOF'
 import sys, time, json
 import torch

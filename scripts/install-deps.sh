@@ -14,6 +14,7 @@ packages=(
   libpcre2-dev libicu-dev                       # text tokenizers (pre-tokenizer regexes, NFC)
   wordnet-base                                  # WordNet 3.0 for METEOR
   libcairo2-dev fonts-dejavu-core               # ECG images and plots (Cairo, matplotlib's DejaVu Sans)
+  python3 python3-numpy                         # scripts/gpu-check.sh (its report; the benchmark's token ids)
 )
 # `install-deps.sh fuzz`: also clang 14 with libFuzzer (make fuzz).
 if [ "${1:-}" = fuzz ]; then packages+=(clang-14 libclang-rt-14-dev); fi

@@ -27,12 +27,13 @@ def make_ids(a):
 
 
 def run(a):
-    import torch
     try:
+        import torch
         import transformers
-    except ImportError:
-        print(json.dumps({"bench": "pytorch-eager", "skipped": "transformers is not installed"}))
-        json.dump({"bench": "pytorch-eager", "skipped": "transformers is not installed"}, open(a.out, "w"))
+    except ImportError as e:
+        r = {"bench": "pytorch-eager", "skipped": f"{e.name} is not installed"}
+        print(json.dumps(r))
+        json.dump(r, open(a.out, "w"))
         return 0
     cfg_dict = {k: v for k, v in json.load(open(a.config)).items() if not k.startswith("_")}
     config = transformers.LlamaConfig(**cfg_dict)
