@@ -271,8 +271,8 @@ class Trainer {
               // Out of memory names what to change, never falls back to another device.
               if (std::string(e.what()).find("out of memory") == std::string::npos) throw;
               throw Error("out of memory on " + o_.device.str() + " at step " + std::to_string(next_step) + " (batch_size " + std::to_string(o_.batch_size) +
-                          " per rank, grad_accum " + std::to_string(o_.grad_accum) + ", " + std::to_string(out.count) +
-                          " labelled tokens in the micro-batch so far): lower batch_size or the sequence length (llm_input_len), raise grad_accum, or use precision bf16-autocast. " +
+                          " per rank, micro-batch " + std::to_string(m + 1) + " of " + std::to_string(micro) + " (grad_accum " +
+                          std::to_string(o_.grad_accum) + ")): lower batch_size or the sequence length (llm_input_len), raise grad_accum, or use precision bf16-autocast. " +
                           e.what_without_backtrace());
             }
           }();
