@@ -56,9 +56,7 @@ int main(int argc, char** argv) {
   app.add_option("--out", out, "JSON report");
   CLI11_PARSE(app, argc, argv);
   try {
-    const torch::Device dev = models::parse_device(device);
-    const models::Precision prec = models::parse_precision(precision);
-    models::check_precision(prec, dev);
+    const auto [dev, prec] = models::parse_placement(device, precision);
     torch::manual_seed(seed);
     const auto cfg = hf::ModelConfig::load(config);
     const models::LlamaOptions lo = models::LlamaOptions::from_config(cfg);

@@ -12,6 +12,7 @@
 #include "ecgbench/models/models.hpp"
 #include "ecgbench/train/distributed.hpp"
 #include "ecgbench/train/optimizer.hpp"
+#include "support/tensor_compare.hpp"
 #include "support/test_data.hpp"
 
 using namespace ecgbench;
@@ -38,27 +39,10 @@ void strict_fp32() {
   at::globalContext().setAllowTF32CuDNN(false);
 }
 
-/// ||got - want|| / ||want|| over rows where mask = 1 (both [B, T, ...]).
-double rel_error(const torch::Tensor& got, const torch::Tensor& want, const torch::Tensor& mask = {}) {
-  REQUIRE(got.sizes() == want.sizes());
-  torch::Tensor g = got.to(torch::kCPU, torch::kFloat64), w = want.to(torch::kCPU, torch::kFloat64);
-  if (mask.defined()) {  // where(), not a product: NaN in an ignored padding row stays out
-    torch::Tensor m = mask.to(torch::kCPU).to(torch::kBool);
-    while (m.dim() < w.dim()) m = m.unsqueeze(-1);
-    m = m.expand(w.sizes());
-    g = torch::where(m, g, torch::zeros_like(g)), w = torch::where(m, w, torch::zeros_like(w));
-  }
-  return ((g - w).norm() / w.norm()).item<double>();
-}
+using test::relative_error;
 
-/// Largest |got - want| - (atol + rtol |want|) over valid rows, atol = rtol = 1e-4 (the goldens' rule).
-bool close_1e4(const torch::Tensor& got, const torch::Tensor& want, const torch::Tensor& mask) {
-  const torch::Tensor g = got.to(torch::kCPU, torch::kFloat32), w = want.to(torch::kCPU, torch::kFloat32);
-  torch::Tensor bad = (g - w).abs() > (1e-4 + 1e-4 * w.abs());
-  torch::Tensor m = mask.to(torch::kCPU, torch::kBool);
-  while (m.dim() < bad.dim()) m = m.unsqueeze(-1);
-  return (bad & m).sum().item<std::int64_t>() == 0;
-}
+/// atol = rtol = 1e-4 over valid rows (the goldens' rule).
+bool close_1e4(const torch::Tensor& got, const torch::Tensor& want, const torch::Tensor& mask) { return test::count_outside(got, want, mask, 1e-4, 1e-4) == 0; }
 
 const char* const causal_models[] = {"llama", "qwen2", "gemma2", "gpt2", "opt"};
 
@@ -91,7 +75,7 @@ TEST_CASE("GPU parity: golden LMs in fp32 equal transformers, bf16 within 3e-2 o
     const torch::Tensor want64 = ref->forward(golden_inputs(dir, name, torch::kCPU)).logits;
     auto half = load_causal_lm(dir, torch::kBFloat16, dev);
     poison(dev);
-    const double r = rel_error(half->forward(golden_inputs(dir, name, dev)).logits, want64, mask);
+    const double r = relative_error(half->forward(golden_inputs(dir, name, dev)).logits, want64, mask);
     INFO("bf16 relative error " << r);
     std::printf("gpu-check: %s bf16 relative error %.4f\n", name.c_str(), r);
     CHECK(r <= 3e-2);  // the CPU measures 1.2-2.9 % on these tiny checkpoints (models_test.cpp)
@@ -127,12 +111,12 @@ TEST_CASE("GPU SDPA: fused kernels chosen, SDPA equals eager attention, masked p
   const torch::Tensor q = torch::randn({B, H, T, D}, opts), k = torch::randn({B, KV, T, D}, opts), v = torch::randn({B, KV, T, D}, opts);
   const torch::Tensor causal = causal_mask({}, B, T, 0, std::nullopt, torch::kBFloat16, dev);
   const torch::Tensor eager = attend(q, repeat_kv(k, H / KV), repeat_kv(v, H / KV), causal, scale);
-  CHECK(rel_error(compat::sdpa(q, k, v, {}, /*is_causal=*/true, scale, H / KV), eager) <= 1e-2);
+  CHECK(relative_error(attend_sdpa(q, k, v, {}, /*is_causal=*/true, scale, H / KV), eager) <= 1e-2);
   // Left-padded batch: row 1 starts 37 tokens late; SDPA takes the additive mask.
   torch::Tensor pad = torch::ones({B, T}, torch::TensorOptions().dtype(torch::kLong).device(dev));
   pad.index_put_({1, torch::indexing::Slice(0, 37)}, 0);
   const torch::Tensor masked = causal_mask(pad, B, T, 0, std::nullopt, torch::kBFloat16, dev);
-  CHECK(rel_error(compat::sdpa(q, k, v, masked, false, scale, H / KV), attend(q, repeat_kv(k, H / KV), repeat_kv(v, H / KV), masked, scale),
+  CHECK(relative_error(attend_sdpa(q, k, v, masked, false, scale, H / KV), attend(q, repeat_kv(k, H / KV), repeat_kv(v, H / KV), masked, scale),
                   pad.view({B, 1, T}).expand({B, H, T}).contiguous().view({B, H, T})) <= 1e-2);
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
   if (dev.is_cuda()) {
@@ -152,12 +136,12 @@ TEST_CASE("GPU SDPA: fused kernels chosen, SDPA equals eager attention, masked p
   const torch::Tensor mask = load_npy_tensor(dir / "attention_mask.npy");
   const torch::Tensor e = lm->forward(golden_inputs(dir, "llama", dev)).logits;
   lm->set_attention(AttentionKernel::sdpa);
-  CHECK(rel_error(lm->forward(golden_inputs(dir, "llama", dev)).logits, e, mask) <= 1e-2);
+  CHECK(relative_error(lm->forward(golden_inputs(dir, "llama", dev)).logits, e, mask) <= 1e-2);
   LmInputs unpadded;  // no mask: is_causal
   unpadded.input_ids = load_npy_tensor(dir / "input_ids.npy").narrow(0, 0, 1).to(dev);
   const torch::Tensor s1 = lm->forward(unpadded).logits;
   lm->set_attention(AttentionKernel::eager);
-  CHECK(rel_error(s1, lm->forward(unpadded).logits) <= 1e-2);
+  CHECK(relative_error(s1, lm->forward(unpadded).logits) <= 1e-2);
 }
 
 TEST_CASE("GPU collectives at world size 1: all-reduce, broadcast, a data-parallel step equals the plain step bit for bit", "[gpu][nccl]") {
@@ -222,7 +206,7 @@ TEST_CASE("GPU parity with transformers on a Llama-3.2-1B-shaped checkpoint", "[
   }
   auto half = load_causal_lm(dir, torch::kBFloat16, dev);
   poison(dev);
-  const double r = rel_error(half->forward(in).logits, load_npy_tensor(dir / "logits_fp32.npy"), mask);
+  const double r = relative_error(half->forward(in).logits, load_npy_tensor(dir / "logits_fp32.npy"), mask);
   std::printf("gpu-check: hf1b bf16 relative error %.3g\n", r);
   CHECK(r <= 2e-2);
 }

@@ -9,6 +9,7 @@
 #include "ecgbench/tokenize/hf_tokenizer.hpp"
 #include "ecgbench/eval/bertscore.hpp"
 #include "ecgbench/models/models.hpp"
+#include "support/tensor_compare.hpp"
 #include "support/test_data.hpp"
 #include "support/toy_roberta.hpp"
 
@@ -31,14 +32,8 @@ double max_diff(const torch::Tensor& a, const torch::Tensor& b, const torch::Ten
 
 // atol = rtol = 1e-4 on valid positions, as the golden README suggests.
 void check_close(const torch::Tensor& got, const torch::Tensor& want, const torch::Tensor& mask = {}) {
-  torch::Tensor m = mask.defined() ? mask.to(torch::kBool) : torch::ones(got.sizes().vec().front(), torch::kBool);
-  torch::Tensor bad = (got - want).abs() > (1e-4 + 1e-4 * want.abs());
-  if (mask.defined()) {
-    while (m.dim() < bad.dim()) m = m.unsqueeze(-1);
-    bad = bad & m;
-  }
   INFO("max abs difference " << max_diff(got, want, mask));
-  CHECK(bad.sum().item<std::int64_t>() == 0);
+  CHECK(test::count_outside(got, want, mask, 1e-4, 1e-4) == 0);
 }
 
 const char* const causal_models[] = {"llama", "qwen2", "gemma2", "gpt2", "opt"};
@@ -106,15 +101,6 @@ TEST_CASE("causal LMs match transformers: logits, hidden states, inputs_embeds, 
 TEST_CASE("bf16 weights and bf16 autocast on the CPU stay within 3e-2 of transformers' float32 goldens", "[models][bf16]") {
   ECGBENCH_REQUIRE_TEST_DATA("golden");
   torch::NoGradGuard no_grad;
-  // ||got - want|| / ||want|| over the valid positions (element-wise ratios explode near zero).
-  const auto rel = [](const torch::Tensor& got, const torch::Tensor& want, const torch::Tensor& mask) {
-    torch::Tensor m = mask.defined() ? mask.to(torch::kBool) : torch::ones({want.size(0)}, torch::kBool);
-    while (m.dim() < want.dim()) m = m.unsqueeze(-1);
-    const torch::Tensor mm = m.expand(want.sizes());
-    const torch::Tensor g = torch::where(mm, got.to(torch::kFloat64), torch::zeros({}, torch::kFloat64)),
-                        w = torch::where(mm, want.to(torch::kFloat64), torch::zeros({}, torch::kFloat64));
-    return ((g - w).norm() / w.norm()).item<double>();
-  };
   for (const std::string name : causal_models) {
     const auto dir = test_data_path / name;
     const torch::Tensor ids = load_npy_tensor(dir / "input_ids.npy"), mask = load_npy_tensor(dir / "attention_mask.npy");
@@ -127,7 +113,7 @@ TEST_CASE("bf16 weights and bf16 autocast on the CPU stay within 3e-2 of transfo
       INFO("model " << name << ", precision " << to_string(p));
       auto lm = load_causal_lm(dir, p == Precision::bf16 ? torch::kBFloat16 : torch::kFloat32);
       const PrecisionScope amp(p, torch::kCPU);
-      const double r = rel(lm->forward(in).logits, want, mask);
+      const double r = test::relative_error(lm->forward(in).logits, want, mask);
       INFO("relative error " << r);
       CHECK(r <= 3e-2);
       CHECK(r > 1e-5);  // really computed in bf16 (float32 agrees to ~1e-7)
@@ -139,7 +125,7 @@ TEST_CASE("bf16 weights and bf16 autocast on the CPU stay within 3e-2 of transfo
     auto enc = load_vision_encoder(dir, torch::kBFloat16);
     const auto out = std::visit([&](auto& e) { return e->encode(load_npy_tensor(dir / "pixel_values.npy").to(torch::kBFloat16), false); }, enc);
     CHECK(out.last_hidden_state.scalar_type() == torch::kBFloat16);
-    CHECK(rel(out.last_hidden_state, load_npy_tensor(dir / "last_hidden_state.npy"), {}) <= 3e-2);
+    CHECK(test::relative_error(out.last_hidden_state, load_npy_tensor(dir / "last_hidden_state.npy"), {}) <= 3e-2);
   }
   // place(): bf16 converts floating-point parameters and buffers only (Module::to(dtype) would turn
   // BatchNorm's int64 step count into bf16).

@@ -74,25 +74,24 @@ class AutocastGuard {
 /// Whether at::scaled_dot_product_attention takes what our models pass (the `scale` argument: 2.1).
 constexpr bool sdpa_available() { return torch_at_least(2, 1); }
 
-/// at::scaled_dot_product_attention on q [B, H, T, D], k and v [B, H / groups, S, D]: an additive
-/// (or boolean) `mask` broadcastable to [B, H, T, S], or `is_causal` without one. Grouped-query
-/// attention by `enable_gqa` from 2.5, by expanding k and v before.
+/// Whether SDPA takes fewer key / value heads than query heads itself (`enable_gqa`: 2.5).
+constexpr bool sdpa_gqa_available() { return torch_at_least(2, 5); }
+
+/// at::scaled_dot_product_attention on q [B, H, T, D], k and v [B, H / g, S, D]: an additive (or
+/// boolean) `mask` broadcastable to [B, H, T, S], or `is_causal` without one. g > 1 (grouped-query
+/// attention) needs `enable_gqa` and sdpa_gqa_available(); before 2.5 the caller expands k and v.
 inline at::Tensor sdpa(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v, const at::Tensor& mask, bool is_causal, double scale,
-                       std::int64_t groups) {
+                       bool enable_gqa = false) {
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 1)
   const c10::optional<at::Tensor> m = mask.defined() ? c10::optional<at::Tensor>(mask) : c10::optional<at::Tensor>();
 #if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 5)
-  return at::scaled_dot_product_attention(q, k, v, m, 0.0, is_causal, scale, /*enable_gqa=*/groups > 1);
+  return at::scaled_dot_product_attention(q, k, v, m, 0.0, is_causal, scale, enable_gqa);
 #else
-  const auto expand = [groups](const at::Tensor& x) {
-    if (groups == 1) return x;
-    const auto b = x.size(0), h = x.size(1), s = x.size(2), d = x.size(3);
-    return x.unsqueeze(2).expand({b, h, groups, s, d}).reshape({b, h * groups, s, d});
-  };
-  return at::scaled_dot_product_attention(q, expand(k), expand(v), m, 0.0, is_causal, scale);
+  if (enable_gqa) throw std::runtime_error("scaled_dot_product_attention takes enable_gqa from LibTorch 2.5; expand k and v");
+  return at::scaled_dot_product_attention(q, k, v, m, 0.0, is_causal, scale);
 #endif
 #else
-  (void)q, (void)k, (void)v, (void)mask, (void)is_causal, (void)scale, (void)groups;
+  (void)q, (void)k, (void)v, (void)mask, (void)is_causal, (void)scale, (void)enable_gqa;
   throw std::runtime_error("scaled_dot_product_attention needs LibTorch >= 2.1");
 #endif
 }

@@ -35,9 +35,7 @@ std::size_t chat_typed(ElmConfig& c, const ChatSettings& s, const std::vector<fl
   const auto latest = train::CheckpointStore(s.run).latest();
   if (!latest) throw Error({s.run.string(), {}, {}, {}}, "the run folder has no checkpoint");
   model->load_trainable(*latest);
-  const torch::Device dev = models::parse_device(s.device);
-  const models::Precision precision = models::parse_precision(s.precision);
-  models::check_precision(precision, dev);
+  const auto [dev, precision] = models::parse_placement(s.device, s.precision);
   models::place(*model, dev, precision);
   model->eval();
   data::ElmItemBuilder builder(tok.text, tok.ecg ? &*tok.ecg : nullptr, data_options(c, tok, false));
@@ -92,6 +90,5 @@ ECGBENCH_ELM_INFERENCE_LINKAGE std::size_t chat_elm(const ChatSettings& s, const
   return dispatch_elm(c, [&]<class ElmT>() { return chat_typed<ElmT>(c, s, segment, in, out); });
 }
 #endif
-
 
 }  // namespace ecgbench::elm

@@ -110,9 +110,7 @@ std::vector<Json> evaluate_typed(ElmConfig& c, const EvaluateSettings& s) {
   }
   if (!fs::exists(ckpt / "model.safetensors")) throw Error({ckpt.string(), {}, {}, {}}, "not a checkpoint folder (no model.safetensors)");
   elm->load_trainable(ckpt);
-  const torch::Device dev = models::parse_device(s.device);
-  const models::Precision precision = models::parse_precision(s.precision);
-  models::check_precision(precision, dev);
+  const auto [dev, precision] = models::parse_placement(s.device, s.precision);
   models::place(*elm, dev, precision);
   elm->eval();
   std::vector<data::Conversation> convs;
@@ -272,6 +270,5 @@ ECGBENCH_ELM_INFERENCE_LINKAGE std::vector<Json> evaluate_elm(const EvaluateSett
   return dispatch_elm(c, [&]<class ElmT>() { return evaluate_typed<ElmT>(c, s); });
 }
 #endif
-
 
 }  // namespace ecgbench::elm

@@ -153,9 +153,7 @@ inline void save_upstream_encoder(torch::nn::Module& encoder, const std::filesys
 
 template <class E>
 train::TrainResult pretrain_typed(ElmConfig& c, const TrainSettings& s, const std::string& text_encoder) {
-  const torch::Device dev = models::parse_device(s.device);
-  const models::Precision precision = models::parse_precision(s.precision);
-  models::check_precision(precision, dev);
+  const auto [dev, precision] = models::parse_placement(s.device, s.precision);
   auto dist = train::init_distributed(dev.is_cuda() ? "nccl" : "gloo");
   torch::manual_seed(c.seed);
   models::EcgEncoderConfig ec = c.encoder_config.empty() ? models::parse_ecg_encoder_config(Json{{"encoder", c.encoder}, {"seq_len", c.seg_len}}, "default configuration")

@@ -75,9 +75,7 @@ inline data::ElmDataOptions data_options(const ElmConfig& c, const ElmTokenizers
 template <class ElmT>
 train::TrainResult train_typed(ElmConfig& c, const TrainSettings& s) {
   namespace fs = std::filesystem;
-  const torch::Device dev = models::parse_device(s.device);
-  const models::Precision precision = models::parse_precision(s.precision);
-  models::check_precision(precision, dev);
+  const auto [dev, precision] = models::parse_placement(s.device, s.precision);
   auto dist = train::init_distributed(dev.is_cuda() ? "nccl" : "gloo");
   ElmTokenizers tok = prepare_tokenizers(c);
   ElmT elm = build_elm<ElmT>(c, tok);

@@ -63,6 +63,17 @@ inline void check_precision(Precision p, const torch::Device& d) {
   }
 }
 
+/// Device and precision of a run, parsed and checked together (the apps' --device / --precision).
+struct Placement {
+  torch::Device device = torch::kCPU;
+  Precision precision = Precision::fp32;
+};
+inline Placement parse_placement(const std::string& device, const std::string& precision) {
+  Placement p{parse_device(device), parse_precision(precision)};
+  check_precision(p.precision, p.device);
+  return p;
+}
+
 /// Moves `module` to `d`; with bf16 its floating-point parameters and buffers become bfloat16
 /// (integer buffers such as BatchNorm's step count stay as they are, unlike Module::to(dtype)).
 inline void place(torch::nn::Module& module, const torch::Device& d, Precision p) {

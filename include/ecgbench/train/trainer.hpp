@@ -262,11 +262,11 @@ class Trainer {
                 compat::AutocastGuard ac(o_.device.type(), torch::kBFloat16, o_.bf16_autocast);
                 out = model->loss(batch);
               }
-              const auto tb = Clock::now();
-              info.forward_seconds += std::chrono::duration<double>(tb - tf).count();
+              const auto forward_done = Clock::now();
+              info.forward_seconds += std::chrono::duration<double>(forward_done - tf).count();
               if (m == micro - 1) reducer.arm();
               (out.loss.to(torch::kFloat32) * static_cast<double>(out.count)).backward();  // sum form: divided by the global count below
-              return tb;
+              return forward_done;
             } catch (const c10::Error& e) {
               // Out of memory names what to change, never falls back to another device.
               if (std::string(e.what()).find("out of memory") == std::string::npos) throw;

@@ -63,7 +63,7 @@ class LlamaAttentionImpl : public torch::nn::Module {
     torch::Tensor out;
     if (uses_sdpa(o_.attention, o_.attn_logit_softcapping.has_value())) {
       // No mask: causal from position 0 (the caller leaves it out only then) or one decoding query.
-      out = compat::sdpa(q, k, v, mask, /*is_causal=*/!mask.defined() && t > 1, scale, groups);
+      out = attend_sdpa(q, k, v, mask, /*is_causal=*/!mask.defined() && t > 1, scale, groups);
     } else if (t == 1 && groups > 1 && !is_training()) {
       // Decoding: the query heads of one KV head as rows of one matmul ([B, kv, groups, D]) instead
       // of copying the whole cache `groups` times (repeat_kv). The mask [B, 1, 1, S] broadcasts.

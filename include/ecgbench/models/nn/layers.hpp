@@ -221,4 +221,11 @@ inline torch::Tensor repeat_kv(const torch::Tensor& x, std::int64_t groups) {
   return x.unsqueeze(2).expand({b, h, groups, s, d}).reshape({b, h * groups, s, d});
 }
 
+/// SDPA with grouped-query heads: SDPA's own `enable_gqa` where it has it (2.5), else k and v expanded.
+inline torch::Tensor attend_sdpa(const torch::Tensor& q, const torch::Tensor& k, const torch::Tensor& v, const torch::Tensor& mask, bool is_causal,
+                                 double scale, std::int64_t groups) {
+  if (groups == 1 || compat::sdpa_gqa_available()) return compat::sdpa(q, k, v, mask, is_causal, scale, groups > 1);
+  return compat::sdpa(q, repeat_kv(k, groups), repeat_kv(v, groups), mask, is_causal, scale);
+}
+
 }  // namespace ecgbench::models
