@@ -32,7 +32,9 @@ test: configure
 	BUILD=$(abspath $(BUILD)) OUT=$(abspath $(BUILD))/gpu-check bash scripts/gpu-check.sh --dry-run
 
 # The suite under AddressSanitizer + UndefinedBehaviorSanitizer: every torch-free unit test (parsers,
-# kernels, tokenizers, metrics, representations, RAG) and fuzz replay. The apps and their tests are
+# kernels, tokenizers, metrics, representations, RAG). The fuzz regressions are replayed by `make fuzz`
+# (each libFuzzer binary, ASan + UBSan, reads tests/fuzz-regressions/<target> before fuzzing), not
+# compiled a third time here. The apps and their tests are
 # left out by default (SANITIZE_APPS=ON brings them in): each app compiles most of the library again
 # (~100 s per app under ASan, two thirds of this step's build), while the code they run is the
 # library the unit tests and replays already cover. LibTorch code is left to `make test`: its
@@ -44,7 +46,7 @@ SANITIZE_TORCH ?= -DECGBENCH_WITH_TORCH=OFF
 SANITIZE_APPS ?= OFF
 test-sanitize: deps
 	cmake -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -g1" \
-	  -DECGBENCH_SANITIZE=ON -DECGBENCH_BUILD_BENCHMARKS=OFF -DECGBENCH_BUILD_APPS=$(SANITIZE_APPS) $(SANITIZE_TORCH)
+	  -DECGBENCH_SANITIZE=ON -DECGBENCH_BUILD_BENCHMARKS=OFF -DECGBENCH_BUILD_APPS=$(SANITIZE_APPS) -DECGBENCH_FUZZ_REPLAY=OFF $(SANITIZE_TORCH)
 	cmake --build $(SANITIZE_BUILD) -j $(JOBS)
 	cd $(SANITIZE_BUILD) && ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 LSAN_OPTIONS=suppressions=$(CURDIR)/tests/sanitizers/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 ctest --output-on-failure -j $(JOBS) -E install_consumer

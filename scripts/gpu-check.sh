@@ -16,7 +16,8 @@
 #   parity      golden LMs on the device: fp32 == goldens (1e-4), bf16 vs float64 (1e-2), greedy ids,
 #               KV cache; a Llama-3.2-1B-shaped transformers checkpoint when transformers is there
 #   sdpa        fused kernel choice, SDPA vs eager, masked padded batches
-#   nccl        all-reduce, broadcast, one data-parallel step == the plain step (world size 1)
+#   nccl        all-reduce, broadcast, one data-parallel step == the plain step (world size 1); batches
+#               staged on a side stream train exactly as unstaged ones
 #   throughput  bench_gpu_step beside PyTorch eager (same config and ids): tokens/s, phases, MFU
 # Output: a table printed last and $OUT/gpu-report.json (OUT defaults to gpu-check-out/).
 set -uo pipefail
@@ -180,7 +181,8 @@ stage_sdpa() {
 stage_nccl() {
   set -e
   "$TESTS" "[gpu][nccl]"
-  echo "note: $([[ $DEVICE == cpu ]] && echo "gloo (CPU dry run)" || echo nccl) at world size 1"
+  "$TESTS" "[gpu][stage]"
+  echo "note: $([[ $DEVICE == cpu ]] && echo "gloo (CPU dry run)" || echo nccl) at world size 1; staged batches == unstaged"
 }
 
 stage_throughput() {

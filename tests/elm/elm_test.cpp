@@ -14,6 +14,7 @@
 #include "ecgbench/elm/evaluate.hpp"
 #include "ecgbench/elm/train_run.hpp"
 #include "ecgbench/tokenize/bpe_trainer.hpp"
+#include "support/meta_device.hpp"
 #include "support/test_data.hpp"
 
 using namespace ecgbench;
@@ -163,6 +164,45 @@ TEMPLATE_TEST_CASE("every paradigm trains: loss falls, frozen parts stay, traina
   }
   if (c.paradigm == "finetune") {
     for (const auto& p : elm->encoder->named_parameters(true)) CHECK(torch::equal(p.value(), before.at("encoder." + p.key())));
+  }
+}
+
+// Device-generic (the GPU issue): every paradigm's loss and backward with all weights on the meta
+// device, where a tensor made on the CPU inside the model is a device error. The batch goes to the
+// device as the trainer stages it (ElmBatch::to): the label count and the signal slots' bounds are
+// taken on the CPU first, so the step needs no value back from the device.
+TEMPLATE_TEST_CASE("every paradigm's loss and backward run on the meta device", "[elm][meta]", EcgByteLlama, StMemLlava, MtaeLlava, MerlLlava, EncoderFreeLlama) {
+  Fixture f;
+  ElmConfig c = Setup<TestType>::make(f);
+  c.validate();
+  ElmTokenizers tok = prepare_tokenizers(c);
+  TestType elm = build_elm<TestType>(c, tok);
+  data::ElmDataset ds(data::read_conversations(f.data), f.segments, tok.text, tok.ecg ? &*tok.ecg : nullptr, data_options(c, tok, false));
+  const ElmBatch b = ElmTrainData(ds, *tok.text.pad_id()).batch(std::vector<std::size_t>{0, 1});
+  const std::int64_t want = (b.labels.narrow(1, 1, b.labels.size(1) - 1) != -100).sum().template item<std::int64_t>();
+  test::to_meta(*elm);
+  elm->train();
+  const ElmBatch on_meta = b.to(torch::kMeta);
+  CHECK(on_meta.input_ids.is_meta());
+  CHECK(on_meta.labelled == want);
+  const train::LossOutput out = elm->loss(on_meta);
+  CHECK(out.loss.is_meta());
+  CHECK(out.count == want);
+  out.loss.backward();
+  std::size_t trained = 0, with_grad = 0;
+  for (const auto& p : elm->parameters()) {
+    if (!p.requires_grad()) continue;
+    ++trained;
+    if (p.grad().defined()) with_grad += p.grad().is_meta() && p.grad().sizes() == p.sizes();
+  }
+  CHECK(trained > 0);
+  CHECK(with_grad > 0);
+  // A slot beyond the sequence is refused on the CPU, before the copy.
+  ElmBatch wrong = b;
+  if (wrong.signal_positions.defined()) {
+    wrong.signal_positions = wrong.signal_positions.clone();
+    wrong.signal_positions.fill_(b.input_ids.size(1));
+    CHECK_THROWS_WITH(wrong.to(torch::kMeta), Catch::Contains("beyond the sequence"));
   }
 }
 

@@ -12,6 +12,7 @@
 #include "ecgbench/models/models.hpp"
 #include "ecgbench/train/distributed.hpp"
 #include "ecgbench/train/optimizer.hpp"
+#include "ecgbench/train/trainer.hpp"
 #include "support/tensor_compare.hpp"
 #include "support/test_data.hpp"
 
@@ -179,6 +180,61 @@ TEST_CASE("GPU collectives at world size 1: all-reduce, broadcast, a data-parall
   reducer.finish();
   oc.step();
   for (std::size_t i = 0; i < a->parameters().size(); ++i) CHECK(torch::equal(a->parameters()[i], c->parameters()[i]));
+}
+
+namespace {
+struct ToyBatch {
+  torch::Tensor x, y;
+  [[nodiscard]] ToyBatch pin_memory() const { return {x.pin_memory(), y.pin_memory()}; }
+  [[nodiscard]] ToyBatch to(torch::Device d, bool non_blocking) const { return {x.to(d, non_blocking), y.to(d, non_blocking)}; }
+  [[nodiscard]] std::vector<torch::Tensor> tensors() const { return {x, y}; }
+};
+static_assert(train::StageableBatch<ToyBatch>);
+struct ToyData {
+  torch::Tensor x = torch::randn({64, 16}), y = torch::randn({64, 4});
+  [[nodiscard]] std::size_t size() const { return 64; }
+  ToyBatch batch(std::span<const std::size_t> idx) const {
+    std::vector<std::int64_t> i(idx.begin(), idx.end());
+    const torch::Tensor t = torch::tensor(i);
+    return {x.index_select(0, t), y.index_select(0, t)};
+  }
+};
+struct ToyNetImpl : torch::nn::Module {
+  torch::nn::Linear a{nullptr}, b{nullptr};
+  torch::Device device = torch::kCPU;
+  std::int64_t arrived_on_device = 0;
+  ToyNetImpl() { a = register_module("a", torch::nn::Linear(16, 32)), b = register_module("b", torch::nn::Linear(32, 4)); }
+  train::LossOutput loss(const ToyBatch& batch) {
+    arrived_on_device += batch.x.device() == device;
+    const torch::Tensor out = b->forward(torch::tanh(a->forward(batch.x.to(device))));
+    return {(out - batch.y.to(device)).pow(2).mean(), batch.x.size(0)};
+  }
+};
+TORCH_MODULE(ToyNet);
+}  // namespace
+
+TEST_CASE("GPU staged batches: pinned copies on a side stream train exactly as batches the model copies itself", "[gpu][stage]") {
+  const torch::Device dev = check_device();
+  torch::manual_seed(5);
+  ToyData data;
+  ToyNet net[2];
+  for (int run = 0; run < 2; ++run) {
+    torch::manual_seed(6);
+    net[run] = ToyNet();
+    net[run]->to(dev);
+    net[run]->device = dev;
+    train::TrainOptions o;
+    o.device = dev;
+    o.stage_batches = run == 1;
+    o.batch_size = 8, o.max_steps = 6, o.progress = false, o.save_at_end = false, o.seed = 1;
+    train::AdamW opt(*net[run]);
+    train::Trainer(o).fit(net[run], data, opt);
+  }
+  INFO("on " << dev.str());
+  // Staged: every batch reached the model on the device; unstaged: on the host (the model copies it).
+  CHECK(net[1]->arrived_on_device == 6);
+  CHECK(net[0]->arrived_on_device == (dev.is_cuda() ? 0 : 6));
+  for (std::size_t i = 0; i < net[0]->parameters().size(); ++i) CHECK(torch::equal(net[0]->parameters()[i], net[1]->parameters()[i]));
 }
 
 // Hidden (run by gpu-check.sh when tests/gpu/make_hf_llama.py could run, i.e. transformers is there):

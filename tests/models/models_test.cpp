@@ -9,6 +9,7 @@
 #include "ecgbench/tokenize/hf_tokenizer.hpp"
 #include "ecgbench/eval/bertscore.hpp"
 #include "ecgbench/models/models.hpp"
+#include "support/meta_device.hpp"
 #include "support/tensor_compare.hpp"
 #include "support/test_data.hpp"
 #include "support/toy_roberta.hpp"
@@ -160,6 +161,53 @@ std::size_t golden_hidden_state_count(const std::filesystem::path& dir) {
   return n;
 }
 }  // namespace
+
+// Device-generic code (the GPU issue): with every weight on the meta device, a tensor the model
+// made on the CPU instead of from its inputs' options stops the forward pass with a device error.
+TEST_CASE("every LLM family and vision tower runs forward and backward on the meta device", "[models][meta]") {
+  ECGBENCH_REQUIRE_TEST_DATA("golden");
+  for (const std::string name : causal_models) {
+    INFO("model " << name);
+    const auto dir = test_data_path / name;
+    auto lm = load_causal_lm(dir);
+    test::to_meta(lm.module());
+    for (const auto& p : lm.module().parameters()) REQUIRE(p.is_meta());
+    LmInputs in;
+    in.input_ids = load_npy_tensor(dir / "input_ids.npy").to(torch::kMeta);
+    in.attention_mask = load_npy_tensor(dir / "attention_mask.npy").to(torch::kMeta);
+    if (name != "opt") in.position_ids = load_npy_tensor(dir / "position_ids.npy").to(torch::kMeta);
+    const torch::Tensor logits = lm->forward(in).logits;
+    CHECK(logits.is_meta());
+    CHECK(logits.sizes() == load_npy_tensor(dir / "logits.npy").sizes());
+    logits.sum().backward();
+    std::size_t with_grad = 0;
+    for (const auto& p : lm.module().parameters())
+      if (p.grad().defined()) with_grad += p.grad().is_meta() && p.grad().sizes() == p.sizes();
+    CHECK(with_grad == lm.module().parameters().size());
+  }
+  for (const char* name : {"vit", "clip_vision", "siglip_vision"}) {
+    INFO("model " << name);
+    const auto dir = test_data_path / name;
+    auto enc = load_vision_encoder(dir);
+    std::visit([&](auto& e) {
+      test::to_meta(*e);
+      const auto out = e->encode(load_npy_tensor(dir / "pixel_values.npy").to(torch::kMeta), true);
+      CHECK(out.last_hidden_state.is_meta());
+      CHECK(out.last_hidden_state.sizes() == load_npy_tensor(dir / "last_hidden_state.npy").sizes());
+      out.pooler_output.sum().backward();
+      CHECK(e->parameters().front().grad().is_meta());
+    }, enc);
+  }
+  // The check itself: a constant made on the CPU inside a meta model is refused by name.
+  struct CpuConstant : torch::nn::Module {
+    torch::nn::Linear fc{nullptr};
+    CpuConstant() { fc = register_module("fc", torch::nn::Linear(4, 4)); }
+    torch::Tensor forward(const torch::Tensor& x) { return fc->forward(x) + torch::ones({4}); }
+  };
+  auto bad = std::make_shared<CpuConstant>();
+  test::to_meta(*bad);
+  CHECK_THROWS_WITH(bad->forward(torch::zeros({2, 4}, torch::kMeta)), Catch::Contains("same device") && Catch::Contains("meta") && Catch::Contains("cpu"));
+}
 
 TEST_CASE("encoders match transformers: ViT, CLIP, SigLIP, BERT, RoBERTa", "[models][encoders]") {
   ECGBENCH_REQUIRE_TEST_DATA("golden");

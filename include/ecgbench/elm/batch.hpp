@@ -4,6 +4,8 @@
 
 #include <torch/torch.h>
 
+#include "ecgbench/core/error.hpp"
+
 #include <string>
 #include <vector>
 
@@ -18,12 +20,29 @@ struct ElmBatch {
   torch::Tensor encoder_input;     ///< [B, 12, L] normalised signal or [B, 3, H, W] pixel values; undefined without encoder
   std::vector<std::string> ids;    ///< item ids (for reports)
 
+  /// Labelled (shifted) tokens, counted on the CPU when the batch leaves it; -1: count `labels`.
+  /// The loss needs the count on the host, and reading it back from a device would stall the step.
+  std::int64_t labelled = -1;
+
   [[nodiscard]] std::int64_t size() const { return input_ids.defined() ? input_ids.size(0) : 0; }
-  /// The same batch on another device (pinned host memory copies asynchronously to CUDA).
+  /// The same batch on another device (pinned host memory copies asynchronously to CUDA). What needs
+  /// host values is done here, on the CPU: the label count, the signal slots' bounds check.
   [[nodiscard]] ElmBatch to(torch::Device d, bool non_blocking = false) const {
+    std::int64_t count = labelled;
+    if (!d.is_cpu() && labels.defined() && labels.is_cpu()) {
+      if (count < 0) count = labels.size(1) > 1 ? (labels.narrow(1, 1, labels.size(1) - 1) != -100).sum().item<std::int64_t>() : 0;
+      if (signal_positions.defined() && signal_positions.is_cpu() && input_ids.defined() && (signal_positions >= input_ids.size(1)).any().item<bool>())
+        throw Error("a signal position lies beyond the sequence");
+    }
     auto mv = [&](const torch::Tensor& t) { return t.defined() ? t.to(d, non_blocking) : t; };
-    return {mv(input_ids), mv(attention_mask), mv(position_ids), mv(labels), mv(signal_positions), mv(encoder_input), ids};
+    return {mv(input_ids), mv(attention_mask), mv(position_ids), mv(labels), mv(signal_positions), mv(encoder_input), ids, count};
   }
+  /// A copy in page-locked host memory (the source of an asynchronous copy to CUDA).
+  [[nodiscard]] ElmBatch pin_memory() const {
+    auto pin = [](const torch::Tensor& t) { return t.defined() && t.is_cpu() ? t.pin_memory() : t; };
+    return {pin(input_ids), pin(attention_mask), pin(position_ids), pin(labels), pin(signal_positions), pin(encoder_input), ids, labelled};
+  }
+  [[nodiscard]] std::vector<torch::Tensor> tensors() const { return {input_ids, attention_mask, position_ids, labels, signal_positions, encoder_input}; }
 };
 
 }  // namespace ecgbench::elm

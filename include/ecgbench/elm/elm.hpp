@@ -146,7 +146,8 @@ class ElmImpl : public torch::nn::Module {
     const torch::Tensor shift_logits = logits.narrow(1, 0, logits.size(1) - 1).reshape({-1, v});
     const torch::Tensor shift_labels = b.labels.to(logits.device()).narrow(1, 1, b.labels.size(1) - 1).reshape({-1});
     // Counted where the batch was built (the CPU): no device synchronisation in the step.
-    const std::int64_t count = (b.labels.narrow(1, 1, b.labels.size(1) - 1).to(torch::kCPU) != -100).sum().item<std::int64_t>();
+    const std::int64_t count =
+        b.labelled >= 0 ? b.labelled : (b.labels.narrow(1, 1, b.labels.size(1) - 1).to(torch::kCPU) != -100).sum().item<std::int64_t>();
     if (count == 0) throw Error("no labelled tokens in this batch (every answer was cut off? check llm_input_len)");
     const torch::Tensor l = torch::nn::functional::cross_entropy(shift_logits.to(torch::kFloat32), shift_labels,
                                                                 torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));

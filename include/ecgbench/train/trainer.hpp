@@ -27,6 +27,7 @@
 #include "ecgbench/core/progress.hpp"
 #include "ecgbench/core/torch_compat.hpp"
 #include "ecgbench/train/checkpoint.hpp"
+#include "ecgbench/train/device_stage.hpp"
 #include "ecgbench/train/distributed.hpp"
 #include "ecgbench/train/optimizer.hpp"
 #include "ecgbench/train/sampler.hpp"
@@ -52,6 +53,10 @@ struct TrainOptions {
   Schedule schedule = Schedule::constant(1e-4);
   bool bf16_autocast = false;
   torch::Device device = torch::kCPU;
+  /// On CUDA, batches that can be staged (StageableBatch: the ELM's) are pinned and copied to the
+  /// device on a side stream by the loader thread, overlapping the previous step. Off: the model
+  /// copies each batch itself at the start of its step.
+  bool stage_batches = true;
   bool progress = true;
   bool save_at_end = true;
 };
@@ -223,15 +228,23 @@ class Trainer {
       (void)call;
     };
 
+    std::optional<DeviceStager<BatchOf<Data>>> stager;
+    if constexpr (StageableBatch<BatchOf<Data>>)
+      if (o_.stage_batches && o_.device.is_cuda()) stager.emplace(o_.device);
     bool done = st.step >= total_steps;
     torch::Tensor first_bad = torch::full({}, std::int64_t{-1}, torch::TensorOptions().dtype(torch::kLong).device(o_.device));
     for (std::int64_t epoch = st.epoch; epoch < epochs && !done; ++epoch) {
       const auto batches = sampler.batches(static_cast<std::uint64_t>(epoch));
       std::int64_t pos = epoch == st.epoch ? st.batch_in_epoch : 0;
-      // One batch ahead on a worker thread.
-      auto load = [&](std::int64_t i) { return data.batch(std::span<const std::size_t>(batches[static_cast<std::size_t>(i)])); };
+      // One batch ahead on a worker thread (on CUDA also copied to the device there: device_stage.hpp).
       using Batch = BatchOf<Data>;
-      std::future<Batch> next;
+      auto load = [&](std::int64_t i) {
+        Batch host = data.batch(std::span<const std::size_t>(batches[static_cast<std::size_t>(i)]));
+        if constexpr (StageableBatch<Batch>)
+          if (stager) return stager->stage(host);
+        return StagedBatch<Batch>{std::move(host), nullptr};
+      };
+      std::future<StagedBatch<Batch>> next;
       if (pos < per_epoch) next = std::async(std::launch::async, load, pos);
       while (pos < per_epoch && !done) {
         const auto t0 = Clock::now();
@@ -249,7 +262,11 @@ class Trainer {
         double count_local = 0;
         for (std::int64_t m = 0; m < micro; ++m) {
           const auto td = Clock::now();
-          Batch batch = next.get();
+          Batch batch = [&] {
+            if constexpr (StageableBatch<Batch>)
+              if (stager) return stager->receive(next.get());
+            return next.get().batch;
+          }();
           info.samples += static_cast<std::int64_t>(batches[static_cast<std::size_t>(pos)].size());
           ++pos;
           if (pos < per_epoch) next = std::async(std::launch::async, load, pos);

@@ -110,7 +110,9 @@ class Gpt2LmHeadModelImpl : public torch::nn::Module {
     const std::int64_t past = in.cache ? in.cache->length() : 0;
     if (in.cache) in.cache->resize(static_cast<std::size_t>(o_.n_layer));
     const torch::Tensor pos = default_position_ids(in, b, t, past, x.device());
-    if (pos.max().item<std::int64_t>() >= o_.n_positions)
+    // Checked without reading a device back: exactly on the CPU; elsewhere positions derived from
+    // the mask are below cached + new tokens, and given ones were checked where they were made.
+    if (pos.is_cpu() ? pos.numel() > 0 && pos.max().item<std::int64_t>() >= o_.n_positions : !in.position_ids.defined() && past + t > o_.n_positions)
       throw Error("GPT-2 positions beyond n_positions = " + std::to_string(o_.n_positions));
     x = x + transformer->wpe->forward(pos);
     if (is_training()) x = torch::dropout(x, o_.dropout, true);

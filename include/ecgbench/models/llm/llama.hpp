@@ -168,7 +168,9 @@ class LlamaForCausalLmImpl : public torch::nn::Module {
     const auto b = h.size(0), t = h.size(1);
     const std::int64_t past = in.cache ? in.cache->length() : 0;
     if (in.cache) in.cache->resize(static_cast<std::size_t>(o_.num_layers));
-    if (o_.gemma()) h = h * torch::tensor(std::sqrt(static_cast<double>(o_.hidden_size)), h.options());
+    // Gemma's normaliser rounded to the activations' dtype as transformers makes it, applied as a
+    // scalar: a tensor built on the host would be a blocking copy per step on a GPU.
+    if (o_.gemma()) h = h * torch::tensor(std::sqrt(static_cast<double>(o_.hidden_size)), torch::kFloat64).to(h.scalar_type()).item<double>();
     const torch::Tensor pos = default_position_ids(in, b, t, past, h.device());
     const auto [cos, sin] = rope(pos, in.position_ids.defined() ? -1 : past + t, h.scalar_type());
     // One query without padding sees every cached key: no mask (windowed layers still get theirs).
@@ -196,7 +198,15 @@ class LlamaForCausalLmImpl : public torch::nn::Module {
   /// computed as transformers' rotary embedding computes them per call (float32 inv_freq x position,
   /// cat, cos / sin; each entry one product, so the same bits), grown on demand. Saves a dozen ops
   /// per decoding step.
+  /// Given positions on a device are not read back (a host synchronisation per step): their cos and
+  /// sin are computed directly, the same single product per entry as the table's.
   std::pair<torch::Tensor, torch::Tensor> rope(const torch::Tensor& pos, std::int64_t end, torch::ScalarType dtype) {
+    if (end < 0 && !pos.is_cpu()) {
+      if (inv_freq_.device() != pos.device()) inv_freq_ = inv_freq_.to(pos.device());  // once, not per step
+      const torch::Tensor freqs = pos.to(torch::kFloat32).unsqueeze(-1) * inv_freq_;  // [B, T, D/2]
+      const torch::Tensor sn = freqs.sin();
+      return {torch::cat({freqs, freqs}, -1).cos().to(dtype), torch::cat({-sn, sn}, -1).to(dtype)};
+    }
     if (end < 0) {
       if (pos.numel() && pos.min().item<std::int64_t>() < 0) throw Error("position_ids must be >= 0");
       end = pos.numel() ? pos.max().item<std::int64_t>() + 1 : 0;
