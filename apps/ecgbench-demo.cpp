@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <optional>
 
 #include "ecgbench/core/core.hpp"
 #include "ecgbench/core/subprocess.hpp"
@@ -68,6 +69,10 @@ int main(int argc, char** argv) {
   app.add_option("--steps", steps, "training steps of the encoder ELM (0: skip training and evaluation)")->capture_default_str();
   app.add_option("--byte-steps", byte_steps, "training steps of the ECG-Byte ELM")->capture_default_str();
   app.add_option("--test-limit", test_limit, "held-out conversations evaluated (0: all)")->capture_default_str();
+  std::optional<std::size_t> byte_test_limit;
+  app.add_option("--byte-test-limit", byte_test_limit,
+                 "held-out conversations evaluated for the ECG-Byte ELM (default: --test-limit; its prompts hold every ECG token of the segment, "
+                 "as upstream's inference does, ~1 s each here)");
   app.add_flag("--quiet", quiet, "no progress output");
   CLI11_PARSE(app, argc, argv);
   // Torch's intra-op threads (--threads of each step) times OpenBLAS's own pool oversubscribe the
@@ -173,7 +178,7 @@ int main(int argc, char** argv) {
         std::string name, paradigm;
         std::vector<std::string> train, evaluate;
       };
-      const std::string st = std::to_string(steps), th = std::to_string(jobs ? jobs : 2), lim = std::to_string(test_limit);
+      const std::string st = std::to_string(steps), th = std::to_string(jobs ? jobs : 2);
       // A small MERL ResNet-1D (BasicBlock [1, 1, 1, 1]): convolutions learn rate and rhythm in a few
       // hundred steps, where a transformer encoder trained from scratch does not (measured).
       write_json(root / "merl_tiny.json", Json{{"encoder", "merl"}, {"seq_len", 1250}, {"resnet", "ResNet(BasicBlock, [1, 1, 1, 1])"}});
@@ -192,7 +197,8 @@ int main(int argc, char** argv) {
         e.train.insert(e.train.end(), {"--out", "runs/" + e.name});
         e.evaluate = {"ecgbench-evaluate", "--run", "runs/" + e.name, "--data", "mapped/test.jsonl", "--segments", "preprocessed", "--seeds", "0",
                       "--max-new-tokens", "8", "--batch-size", "16", "--threads", th, "--quiet", "--out", "eval/" + e.name};
-        if (test_limit > 0) e.evaluate.insert(e.evaluate.end() - 2, {"--limit", lim});
+        const std::size_t limit = e.name == "ecg-byte" && byte_test_limit ? *byte_test_limit : test_limit;
+        if (limit > 0) e.evaluate.insert(e.evaluate.end() - 2, {"--limit", std::to_string(limit)});
         std::printf("    %s: train ...\n", e.name.c_str());
         std::fflush(stdout);
         fs::remove_all(root / "runs" / e.name);

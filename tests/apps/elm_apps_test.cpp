@@ -23,10 +23,13 @@ TEST_CASE("ecgbench-demo trains and evaluates two ELMs, train / evaluate / chat 
   fs::create_directories(dir);
   const auto demo = dir / "demo";
   // The demo's data and encoder ELM at full size (the smallest that learns: 120 records and 200
-  // steps stay at chance, measured), the ECG-Byte ELM cut to 12 steps.
-  REQUIRE(sh(app + "ecgbench-demo --quiet --steps 500 --byte-steps 12 --jobs 2 --out " + demo.string(), dir / "demo.log") == 0);
+  // steps stay at chance, measured), the ECG-Byte ELM cut to 12 steps and 16 held-out questions (its
+  // prompts hold every ECG token of a segment, ~1 s each: all 180 took 4 of this test's 5 minutes).
+  REQUIRE(sh(app + "ecgbench-demo --quiet --steps 500 --byte-steps 12 --byte-test-limit 16 --jobs 2 --out " + demo.string(), dir / "demo.log") == 0);
   const auto summary = read_json(demo / "summary.json");
   REQUIRE(summary["elms"].size() == 2);
+  CHECK(summary["elms"][0]["held_out_questions"] == 16);  // --byte-test-limit
+  CHECK(summary["elms"][1]["held_out_questions"] == 180);
   for (const auto& e : summary["elms"]) {
     INFO(e.dump());
     CHECK(e["held_out_questions"].get<std::size_t>() > 0);

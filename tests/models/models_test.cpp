@@ -288,6 +288,20 @@ TEST_CASE("generation: sampling is seeded, top-k 1 is greedy, beam search", "[mo
   const torch::Tensor st = generate(lm, gi, stop);
   CHECK(st[0][gi.input_ids.size(1) + 1].item<std::int64_t>() == stop.eos_token_ids[0]);
   if (st.size(1) > gi.input_ids.size(1) + 2) CHECK(st[0][gi.input_ids.size(1) + 2].item<std::int64_t>() == 0);
+  // Reading "every row finished" back only every few steps (what a GPU does) gives the same tokens
+  // and the same length: every row stops here by its third new token, well before max_new_tokens.
+  GenerationOptions all_stop = greedy;
+  all_stop.max_new_tokens = 12;
+  const std::int64_t t0 = gi.input_ids.size(1);
+  all_stop.eos_token_ids = {g[0][t0 + 2].item<std::int64_t>(), g[1][t0 + 2].item<std::int64_t>()};
+  all_stop.stop_check_every = 1;
+  const torch::Tensor each = generate(lm, gi, all_stop);
+  CHECK(each.size(1) <= t0 + 3);
+  for (const std::int64_t every : {2, 5, 20}) {
+    INFO("stop_check_every " << every);
+    all_stop.stop_check_every = every;
+    CHECK(torch::equal(generate(lm, gi, all_stop), each));
+  }
   // Beam search: one beam is greedy; more beams find a sequence at least as likely as greedy here,
   // and the returned sequence's recomputed log-probability is finite.
   GenerationInputs one;

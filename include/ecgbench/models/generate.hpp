@@ -85,7 +85,8 @@ torch::Tensor generate_impl(M& model, const GenerationInputs& in, const Generati
   // models then skip building and adding one per step. Checked once, not per step.
   const bool padded = o.use_cache && (mask == 0).any().item<bool>();
   torch::Tensor finished = torch::zeros({b}, torch::TensorOptions().dtype(torch::kBool).device(dev));
-  std::vector<torch::Tensor> generated;
+  std::vector<torch::Tensor> generated, all_finished;  // per step: the tokens, and whether every row had finished
+  const std::int64_t check_every = o.stop_check_every > 0 ? o.stop_check_every : (dev.is_cuda() ? 8 : 1);
   for (std::int64_t n = 0; n < o.max_new_tokens; ++n) {
     const torch::Tensor last = out.logits.select(1, out.logits.size(1) - 1);
     torch::Tensor next;
@@ -100,7 +101,8 @@ torch::Tensor generate_impl(M& model, const GenerationInputs& in, const Generati
     if (o.on_step) o.on_step(next);
     for (auto e : o.eos_token_ids) finished = finished | (next == e);
     generated.push_back(next);
-    if (finished.all().item<bool>() || n + 1 == o.max_new_tokens) break;
+    all_finished.push_back(finished.all());
+    if (n + 1 == o.max_new_tokens || ((n + 1) % check_every == 0 && all_finished.back().item<bool>())) break;
     if (!o.use_cache || padded) mask = torch::cat({mask, torch::ones({b, 1}, long_opts)}, 1);  // unpadded cached steps take none
     const torch::Tensor tok = next.view({b, 1});
     if (o.use_cache) {
@@ -112,6 +114,15 @@ torch::Tensor generate_impl(M& model, const GenerationInputs& in, const Generati
       embeds = torch::cat({embeds, model->embed(tok).to(embeds.scalar_type())}, 1);
       out = detail::step(model, torch::Tensor(), embeds, mask, nullptr);
     }
+  }
+  if (check_every > 1 && !generated.empty()) {  // one read for the whole run: where every row had finished
+    const torch::Tensor done = torch::stack(all_finished).to(torch::kCPU);
+    const auto* d = done.data_ptr<bool>();
+    for (std::size_t s = 0; s < generated.size(); ++s)
+      if (d[s]) {
+        generated.resize(s + 1);
+        break;
+      }
   }
   torch::Tensor new_tokens = generated.empty() ? torch::empty({b, 0}, long_opts) : torch::stack(generated, 1);
   return from_ids ? torch::cat({in.input_ids.to(long_opts), new_tokens}, 1) : new_tokens;

@@ -25,6 +25,10 @@ struct GenerationOptions {
   std::optional<std::int64_t> pad_token_id;  ///< written after EOS (default: the first EOS id, else 0)
   std::uint64_t seed = 0;
   bool use_cache = true;
+  /// Greedy / sampling: decoding steps between host reads of "has every row finished?" (0: every
+  /// step on the CPU, every 8 on a GPU, where each read waits for the device). The result is the
+  /// same whatever the interval: steps past the point where every row had finished are cut off.
+  std::int64_t stop_check_every = 0;
   /// Called with each step's tokens [B] as they are chosen (streaming output; greedy / sampling only).
   std::function<void(const torch::Tensor& next)> on_step;
 };

@@ -287,8 +287,13 @@ class Trainer {
             } catch (const c10::Error& e) {
               // Out of memory names what to change, never falls back to another device.
               if (std::string(e.what()).find("out of memory") == std::string::npos) throw;
+              // The batch's token length where the batch type has one (the ELM's); ATen's message
+              // after ours gives the memory (what was asked for, capacity, in use).
+              std::string length;
+              if constexpr (requires { batch.input_ids.size(1); })
+                if (batch.input_ids.defined()) length = ", " + std::to_string(batch.input_ids.size(1)) + " tokens per row";
               throw Error("out of memory on " + o_.device.str() + " at step " + std::to_string(next_step) + " (batch_size " + std::to_string(o_.batch_size) +
-                          " per rank, micro-batch " + std::to_string(m + 1) + " of " + std::to_string(micro) + " (grad_accum " +
+                          " per rank" + length + ", micro-batch " + std::to_string(m + 1) + " of " + std::to_string(micro) + " (grad_accum " +
                           std::to_string(o_.grad_accum) + ")): lower batch_size or the sequence length (llm_input_len), raise grad_accum, or use precision bf16-autocast. " +
                           e.what_without_backtrace());
             }
