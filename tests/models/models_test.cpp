@@ -96,10 +96,12 @@ TEST_CASE("causal LMs match transformers: logits, hidden states, inputs_embeds, 
   }
 }
 
-// Measured (norm-wise, valid positions): LMs 1.2-2.9 %, vision towers 2.1-2.3 % on these tiny random
-// float32 checkpoints (2 layers, 64 wide, weights ~N(0, 0.02): logits are small sums with much
-// cancellation). The GPU issue's 1e-2 is not reached here; 3e-2 bounds what bf16 rounding gives.
-TEST_CASE("bf16 weights and bf16 autocast on the CPU stay within 3e-2 of transformers' float32 goldens", "[models][bf16]") {
+// Measured (norm-wise, valid positions): LMs 1.1-1.7 % (bf16 weights) and 0.75-1.5 % (autocast),
+// vision towers 2.1-2.3 %, on these tiny random float32 checkpoints (2 layers, 64 wide, weights
+// ~N(0, 0.02): logits are small sums with much cancellation). The GPU issue's 1e-2 is not reached for
+// every model: rounding the weights alone costs 0.5-1.0 %. Asserted: within 3e-2 and within 3x
+// that floor.
+TEST_CASE("bf16 weights and bf16 autocast on the CPU stay within 3e-2 of transformers' float32 goldens and 3x the weight-rounding floor", "[models][bf16]") {
   ECGBENCH_REQUIRE_TEST_DATA("golden");
   torch::NoGradGuard no_grad;
   for (const std::string name : causal_models) {
@@ -110,13 +112,24 @@ TEST_CASE("bf16 weights and bf16 autocast on the CPU stay within 3e-2 of transfo
     in.input_ids = ids;
     in.attention_mask = mask;
     if (name != "opt") in.position_ids = load_npy_tensor(dir / "position_ids.npy");
+    // The floor: the weights rounded to bf16 and computed in float32 (0.5-1.0 % here, measured by
+    // benchmarks/python/bf16_floor.py too). bf16 compute may add to it, not multiply it.
+    double floor = 0;
+    {
+      auto rounded = load_causal_lm(dir);
+      for (auto& w : rounded.module().parameters()) w.set_data(w.to(torch::kBFloat16).to(torch::kFloat32));
+      floor = test::relative_error(rounded->forward(in).logits, want, mask);
+    }
+    INFO("model " << name << ": weights rounded to bf16, float32 compute: " << floor);
+    CHECK(floor > 1e-3);
     for (const Precision p : {Precision::bf16, Precision::bf16_autocast}) {
-      INFO("model " << name << ", precision " << to_string(p));
+      INFO("precision " << to_string(p));
       auto lm = load_causal_lm(dir, p == Precision::bf16 ? torch::kBFloat16 : torch::kFloat32);
       const PrecisionScope amp(p, torch::kCPU);
       const double r = test::relative_error(lm->forward(in).logits, want, mask);
       INFO("relative error " << r);
       CHECK(r <= 3e-2);
+      CHECK(r <= 3 * floor);
       CHECK(r > 1e-5);  // really computed in bf16 (float32 agrees to ~1e-7)
     }
   }
