@@ -161,6 +161,16 @@ TEST_CASE("rotary frequencies equal transformers' (llama3 scaling)", "[models][l
     const auto inv = rope_inverse_frequencies(LlamaOptions::from_config(hf::ModelConfig::load(dir)));
     CHECK(max_diff(inv, load_npy_tensor(dir / "rope_inv_freq.npy")) <= 1e-7);
   }
+  // Positions given on a device get cos / sin computed directly (no table sized by a host read):
+  // bit for bit the table's rows, here on the CPU for padded positions as generate() makes them.
+  LlamaForCausalLm lm(LlamaOptions::from_config(hf::ModelConfig::load(test_data_path / "llama")));
+  const torch::Tensor pos = torch::tensor({1, 1, 0, 1, 2, 3, 0, 1, 2, 3, 4, 300}, torch::kLong).view({2, 6});
+  for (const auto dtype : {torch::kFloat32, torch::kBFloat16}) {
+    const auto [cos_t, sin_t] = lm->rope(pos, -1, dtype);
+    const auto [cos_d, sin_d] = lm->rope_direct(pos, dtype);
+    CHECK(torch::equal(cos_t, cos_d));
+    CHECK(torch::equal(sin_t, sin_d));
+  }
 }
 
 namespace {

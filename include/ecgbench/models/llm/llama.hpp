@@ -201,12 +201,7 @@ class LlamaForCausalLmImpl : public torch::nn::Module {
   /// Given positions on a device are not read back (a host synchronisation per step): their cos and
   /// sin are computed directly, the same single product per entry as the table's.
   std::pair<torch::Tensor, torch::Tensor> rope(const torch::Tensor& pos, std::int64_t end, torch::ScalarType dtype) {
-    if (end < 0 && !pos.is_cpu()) {
-      if (inv_freq_.device() != pos.device()) inv_freq_ = inv_freq_.to(pos.device());  // once, not per step
-      const torch::Tensor freqs = pos.to(torch::kFloat32).unsqueeze(-1) * inv_freq_;  // [B, T, D/2]
-      const torch::Tensor sn = freqs.sin();
-      return {torch::cat({freqs, freqs}, -1).cos().to(dtype), torch::cat({-sn, sn}, -1).to(dtype)};
-    }
+    if (end < 0 && !pos.is_cpu()) return rope_direct(pos, dtype);
     if (end < 0) {
       if (pos.numel() && pos.min().item<std::int64_t>() < 0) throw Error("position_ids must be >= 0");
       end = pos.numel() ? pos.max().item<std::int64_t>() + 1 : 0;
@@ -224,6 +219,14 @@ class LlamaForCausalLmImpl : public torch::nn::Module {
     const auto b = pos.size(0), t = pos.size(1);
     const torch::Tensor flat = pos.reshape({-1});
     return {rope_cos_.index_select(0, flat).view({b, t, -1}).to(dtype), rope_sin_.index_select(0, flat).view({b, t, -1}).to(dtype)};
+  }
+
+  /// The same cos and signed sin computed from `pos` directly, without a table (no host read).
+  std::pair<torch::Tensor, torch::Tensor> rope_direct(const torch::Tensor& pos, torch::ScalarType dtype) {
+    if (inv_freq_.device() != pos.device()) inv_freq_ = inv_freq_.to(pos.device());  // once, not per step
+    const torch::Tensor freqs = pos.to(torch::kFloat32).unsqueeze(-1) * inv_freq_;  // [B, T, D/2]
+    const torch::Tensor sn = freqs.sin();
+    return {torch::cat({freqs, freqs}, -1).cos().to(dtype), torch::cat({-sn, sn}, -1).to(dtype)};
   }
 
   [[nodiscard]] std::int64_t hidden_size() const { return o_.hidden_size; }
