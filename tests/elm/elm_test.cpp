@@ -109,16 +109,33 @@ template <> struct Setup<MtaeLlava> { static ElmConfig make(const Fixture& f) { 
 template <> struct Setup<MerlLlava> { static ElmConfig make(const Fixture& f) { return config_for("finetune", "merl", "signal", f); } };
 template <> struct Setup<EncoderFreeLlama> { static ElmConfig make(const Fixture& f) { return config_for("encoder-free", "none", "signal", f); } };
 
+/// One composition as the tests build it: its validated configuration, tokenizers, the ELM, and its
+/// training data set (which points into `tok`, so this is built in place, never moved).
+template <class ElmT>
+struct Composed {
+  ElmConfig c;
+  ElmTokenizers tok;
+  ElmT elm;
+  data::ElmDataset ds;
+  explicit Composed(const Fixture& f)
+      : c(validated(Setup<ElmT>::make(f))),
+        tok(prepare_tokenizers(c)),
+        elm(build_elm<ElmT>(c, tok)),
+        ds(data::read_conversations(f.data), f.segments, tok.text, tok.ecg ? &*tok.ecg : nullptr, data_options(c, tok, false)) {}
+  Composed(const Composed&) = delete;
+  static ElmConfig validated(ElmConfig c) {
+    c.validate();
+    return c;
+  }
+};
+
 }  // namespace
 
 TEMPLATE_TEST_CASE("every paradigm trains: loss falls, frozen parts stay, trainable parts move", "[elm][train]", EcgByteLlama, StMemLlava, MtaeLlava, MerlLlava,
                    EncoderFreeLlama) {
   Fixture f;
-  ElmConfig c = Setup<TestType>::make(f);
-  c.validate();
-  ElmTokenizers tok = prepare_tokenizers(c);
-  TestType elm = build_elm<TestType>(c, tok);
-  data::ElmDataset ds(data::read_conversations(f.data), f.segments, tok.text, tok.ecg ? &*tok.ecg : nullptr, data_options(c, tok, false));
+  Composed<TestType> m(f);
+  auto& [c, tok, elm, ds] = m;
   ElmTrainData td(ds, *tok.text.pad_id());
   const auto before = snapshot(*elm);
   // Labels only on the answer and its end-of-turn token.
@@ -173,11 +190,8 @@ TEMPLATE_TEST_CASE("every paradigm trains: loss falls, frozen parts stay, traina
 // taken on the CPU first, so the step needs no value back from the device.
 TEMPLATE_TEST_CASE("every paradigm's loss and backward run on the meta device", "[elm][meta]", EcgByteLlama, StMemLlava, MtaeLlava, MerlLlava, EncoderFreeLlama) {
   Fixture f;
-  ElmConfig c = Setup<TestType>::make(f);
-  c.validate();
-  ElmTokenizers tok = prepare_tokenizers(c);
-  TestType elm = build_elm<TestType>(c, tok);
-  data::ElmDataset ds(data::read_conversations(f.data), f.segments, tok.text, tok.ecg ? &*tok.ecg : nullptr, data_options(c, tok, false));
+  Composed<TestType> m(f);
+  auto& [c, tok, elm, ds] = m;
   const ElmBatch b = ElmTrainData(ds, *tok.text.pad_id()).batch(std::vector<std::size_t>{0, 1});
   const std::int64_t want = (b.labels.narrow(1, 1, b.labels.size(1) - 1) != -100).sum().template item<std::int64_t>();
   test::to_meta(*elm);

@@ -28,6 +28,25 @@ inline bool data_dependent(const std::string& name) {
   return names.count(name) > 0;
 }
 
+/// Replaces every tensor in `v` (a tensor, a tensor list, or a list holding tensors such as
+/// `Tensor?[]`) by f(tensor); other values stay.
+template <class F>
+void map_tensors(c10::IValue& v, F&& f) {
+  if (v.isTensor()) {
+    v = f(v.toTensor());
+  } else if (v.isTensorList()) {
+    const c10::List<at::Tensor> src = v.toTensorList();
+    c10::List<at::Tensor> l;
+    for (std::size_t k = 0; k < src.size(); ++k) l.push_back(f(src.get(k)));
+    v = l;
+  } else if (v.isList()) {
+    c10::impl::GenericList l = v.toList().copy();
+    for (std::size_t k = 0; k < l.size(); ++k)
+      if (l.get(k).isTensor()) l.set(k, f(l.get(k).toTensor()));
+    v = l;
+  }
+}
+
 /// The meta kernels LibTorch 1.13 lacks in C++ (PyTorch supplies them from Python,
 /// torch/_meta_registrations.py): a boxed fallback for the Meta key that first refuses a mix of
 /// meta and other devices (ATen's own message), then runs the op on CPU zeros of the same shapes
@@ -53,22 +72,7 @@ inline void fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
     if (t.dim() > 0 || !t.is_cpu()) other = t.device().str();  // a 0-dim CPU tensor is a scalar: allowed anywhere
     return t;
   };
-  for (std::size_t i = first; i < stack->size(); ++i) {
-    c10::IValue& v = (*stack)[i];
-    if (v.isTensor()) {
-      v = to_cpu(v.toTensor());
-    } else if (v.isTensorList()) {
-      const c10::List<at::Tensor> src = v.toTensorList();
-      c10::List<at::Tensor> l;
-      for (std::size_t k = 0; k < src.size(); ++k) l.push_back(to_cpu(src.get(k)));
-      v = l;
-    } else if (v.isList()) {
-      c10::impl::GenericList l = v.toList().copy();
-      for (std::size_t k = 0; k < l.size(); ++k)
-        if (l.get(k).isTensor()) l.set(k, to_cpu(l.get(k).toTensor()));
-      v = l;
-    }
-  }
+  for (std::size_t i = first; i < stack->size(); ++i) map_tensors((*stack)[i], to_cpu);
   if (meta && !other.empty())
     throw std::runtime_error("Expected all tensors to be on the same device, but found at least two devices, meta and " + other + "! (" + name + ")");
   op.callBoxed(stack);
@@ -87,15 +91,7 @@ inline void fallback(const c10::OperatorHandle& op, torch::jit::Stack* stack) {
       }
       continue;
     }
-    auto to_meta = [](const at::Tensor& t) { return t.defined() ? at::empty_strided(t.sizes(), t.strides(), t.options().device(at::kMeta)) : t; };
-    if (v.isTensor()) {
-      v = to_meta(v.toTensor());
-    } else if (v.isTensorList()) {
-      const c10::List<at::Tensor> src = v.toTensorList();
-      c10::List<at::Tensor> l;
-      for (std::size_t k = 0; k < src.size(); ++k) l.push_back(to_meta(src.get(k)));
-      v = l;
-    }
+    map_tensors(v, [](const at::Tensor& t) { return t.defined() ? at::empty_strided(t.sizes(), t.strides(), t.options().device(at::kMeta)) : t; });
   }
 }
 

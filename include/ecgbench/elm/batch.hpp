@@ -11,6 +11,12 @@
 
 namespace ecgbench::elm {
 
+/// Signal slots must lie inside the sequence (`len` tokens). Read where the positions are on the
+/// CPU only: on a device the check would wait for it (ElmBatch::to checks before the copy).
+inline void check_signal_positions(const torch::Tensor& positions, std::int64_t len) {
+  if (positions.is_cpu() && (positions >= len).any().item<bool>()) throw Error("a signal position lies beyond the sequence");
+}
+
 struct ElmBatch {
   torch::Tensor input_ids;         ///< [B, T] int64, left-padded
   torch::Tensor attention_mask;    ///< [B, T] int64, 0 on padding
@@ -25,14 +31,18 @@ struct ElmBatch {
   std::int64_t labelled = -1;
 
   [[nodiscard]] std::int64_t size() const { return input_ids.defined() ? input_ids.size(0) : 0; }
+  /// The loss's token count: `labelled` when the batch left the CPU, else counted from `labels`.
+  [[nodiscard]] std::int64_t labelled_tokens() const {
+    if (labelled >= 0) return labelled;
+    return labels.size(1) > 1 ? (labels.narrow(1, 1, labels.size(1) - 1).to(torch::kCPU) != -100).sum().item<std::int64_t>() : 0;
+  }
   /// The same batch on another device (pinned host memory copies asynchronously to CUDA). What needs
   /// host values is done here, on the CPU: the label count, the signal slots' bounds check.
   [[nodiscard]] ElmBatch to(torch::Device d, bool non_blocking = false) const {
     std::int64_t count = labelled;
     if (!d.is_cpu() && labels.defined() && labels.is_cpu()) {
-      if (count < 0) count = labels.size(1) > 1 ? (labels.narrow(1, 1, labels.size(1) - 1) != -100).sum().item<std::int64_t>() : 0;
-      if (signal_positions.defined() && signal_positions.is_cpu() && input_ids.defined() && (signal_positions >= input_ids.size(1)).any().item<bool>())
-        throw Error("a signal position lies beyond the sequence");
+      count = labelled_tokens();
+      if (signal_positions.defined() && input_ids.defined()) check_signal_positions(signal_positions, input_ids.size(1));
     }
     auto mv = [&](const torch::Tensor& t) { return t.defined() ? t.to(d, non_blocking) : t; };
     return {mv(input_ids), mv(attention_mask), mv(position_ids), mv(labels), mv(signal_positions), mv(encoder_input), ids, count};

@@ -125,7 +125,7 @@ class ElmImpl : public torch::nn::Module {
     if (positions.dim() != 2 || positions.size(0) != embeds.size(0)) throw Error("signal_positions must be [batch, slots]");
     if (proj.size(1) < positions.size(1)) throw Error("the encoder gave " + std::to_string(proj.size(1)) + " tokens for " + std::to_string(positions.size(1)) + " signal slots");
     const std::int64_t B = embeds.size(0), len = embeds.size(1), H = embeds.size(2), k = positions.size(1);
-    if (positions.device().is_cpu() && (positions >= len).any().item<bool>()) throw Error("a signal position lies beyond the sequence");
+    check_signal_positions(positions, len);
     const torch::Tensor pos = positions.to(embeds.device());
     const torch::Tensor where = torch::where(pos >= 0, pos, torch::full_like(pos, len)).unsqueeze(-1).expand({B, k, H});
     const torch::Tensor padded = torch::cat({embeds, torch::zeros({B, 1, H}, embeds.options())}, 1);
@@ -146,8 +146,7 @@ class ElmImpl : public torch::nn::Module {
     const torch::Tensor shift_logits = logits.narrow(1, 0, logits.size(1) - 1).reshape({-1, v});
     const torch::Tensor shift_labels = b.labels.to(logits.device()).narrow(1, 1, b.labels.size(1) - 1).reshape({-1});
     // Counted where the batch was built (the CPU): no device synchronisation in the step.
-    const std::int64_t count =
-        b.labelled >= 0 ? b.labelled : (b.labels.narrow(1, 1, b.labels.size(1) - 1).to(torch::kCPU) != -100).sum().item<std::int64_t>();
+    const std::int64_t count = b.labelled_tokens();
     if (count == 0) throw Error("no labelled tokens in this batch (every answer was cut off? check llm_input_len)");
     const torch::Tensor l = torch::nn::functional::cross_entropy(shift_logits.to(torch::kFloat32), shift_labels,
                                                                 torch::nn::functional::CrossEntropyFuncOptions().ignore_index(-100));

@@ -15,6 +15,7 @@
 #include "ecgbench/models/concepts/ecg_encoder.hpp"
 #include "ecgbench/models/config/ecg_encoder_options.hpp"
 #include "ecgbench/models/encoders/resnet1d.hpp"
+#include "ecgbench/models/nn/query_attention.hpp"
 
 namespace ecgbench::models::encoders {
 
@@ -37,15 +38,8 @@ class AttentionPool1dImpl : public torch::nn::Module {
     const torch::Tensor cls = (cls_token + positional_embedding.narrow(1, 0, 1)).expand({b, 1, e});
     x = torch::cat({cls, x}, 1) + positional_embedding.to(x.scalar_type());
     // nn.MultiheadAttention(query = x[:, :1], key = value = x), as torch 1.13 computes it.
-    const auto hd = e / heads_;
-    const auto w = mhsa->in_proj_weight.chunk(3, 0);
-    const auto bias = mhsa->in_proj_bias.chunk(3, 0);
-    const torch::Tensor q = torch::nn::functional::linear(x.narrow(1, 0, 1), w[0], bias[0]).view({b, 1, heads_, hd}).transpose(1, 2);
-    const torch::Tensor k = torch::nn::functional::linear(x, w[1], bias[1]).view({b, l + 1, heads_, hd}).transpose(1, 2);
-    const torch::Tensor v = torch::nn::functional::linear(x, w[2], bias[2]).view({b, l + 1, heads_, hd}).transpose(1, 2);
-    const torch::Tensor attn = torch::softmax(torch::matmul(q / std::sqrt(static_cast<double>(hd)), k.transpose(-2, -1)), -1);  // [B, h, 1, L+1]
-    torch::Tensor out = torch::matmul(attn, v).transpose(1, 2).reshape({b, 1, e});
-    out = mhsa->out_proj->forward(out);
+    auto [heads_out, attn] = query_attention(x.narrow(1, 0, 1), x, mhsa->in_proj_weight, mhsa->in_proj_bias, heads_);  // attn [B, h, 1, L+1]
+    const torch::Tensor out = mhsa->out_proj->forward(heads_out);
     return {c_proj->forward(out), attn.mean(1).narrow(2, 1, l)};
   }
 

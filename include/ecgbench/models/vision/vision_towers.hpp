@@ -12,6 +12,7 @@
 #include "ecgbench/models/hf/checkpoint.hpp"
 #include "ecgbench/models/config/vision_options.hpp"
 #include "ecgbench/models/nn/layers.hpp"
+#include "ecgbench/models/nn/query_attention.hpp"
 
 namespace ecgbench::models {
 
@@ -275,17 +276,12 @@ class SiglipHeadImpl : public torch::nn::Module {
     layernorm = register_module("layernorm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({o.hidden_size}).eps(o.layer_norm_eps)));
     mlp = register_module("mlp", ClipMlp(o));
   }
-  /// nn.MultiheadAttention(probe, x, x) computed here: LibTorch's forward compares query, key and
-  /// value with torch::equal to pick a fast path, a host synchronisation on a GPU.
+  /// nn.MultiheadAttention(probe, x, x) from its weights (query_attention.hpp: LibTorch's forward
+  /// reads the device back to compare query, key and value).
   torch::Tensor forward(const torch::Tensor& x) {
-    namespace F = torch::nn::functional;
-    const auto b = x.size(0), s = x.size(1), e = x.size(2), heads = attention->options.num_heads(), hd = e / heads;
-    const auto w = attention->in_proj_weight.chunk(3, 0), bias = attention->in_proj_bias.chunk(3, 0);
-    const torch::Tensor q = (F::linear(probe.expand({b, 1, e}), w[0], bias[0]) * std::pow(static_cast<double>(hd), -0.5)).view({b, 1, heads, hd}).transpose(1, 2);
-    const torch::Tensor k = F::linear(x, w[1], bias[1]).view({b, s, heads, hd}).transpose(1, 2);
-    const torch::Tensor v = F::linear(x, w[2], bias[2]).view({b, s, heads, hd}).transpose(1, 2);
-    torch::Tensor h = torch::matmul(torch::softmax(torch::matmul(q, k.transpose(-2, -1)), -1), v).transpose(1, 2).reshape({b, 1, e});  // [B, 1, H]
-    h = attention->out_proj->forward(h);
+    const auto e = x.size(2);
+    torch::Tensor h = attention->out_proj->forward(
+        query_attention(probe.expand({x.size(0), 1, e}), x, attention->in_proj_weight, attention->in_proj_bias, attention->options.num_heads()).first);
     h = h + mlp->forward(layernorm->forward(h));
     return h.select(1, 0);
   }
