@@ -3,8 +3,8 @@
 the figure upstream's ecg_plot fork (willxxy/ecg-plot d7eb9ac) draws for `get_plot_as_image(signal,
 sample_rate=250, title="")` with the settings of ../shared/reference/upstream-inventory.md section 4.3
 (2 columns, row height 6, figsize (2 secs, 7.2) at dpi 100, offsets -3 i, y in [-16.5, 1.5],
-MaxNLocator(10) / AutoMinorLocator(5) grids, trace (0, 0, 0.7) width 0.5, lead labels, RGB from the
-Agg canvas), then transformers' ViT processor path (PIL resize to 224 x 224 BILINEAR, / 255,
+MaxNLocator(10) / AutoMinorLocator(5) grids, tick labels blanked, trace (0, 0, 0.7) width 0.5, lead
+labels, separators, RGB from the Agg canvas), then transformers' ViT processor path (PIL resize to 224 x 224 BILINEAR, / 255,
 (x - 0.5) / 0.5). Rewritten here from those semantics (ecg_plot is not packaged); the segment is the
 same deterministic ECG-like signal as the C++ side. One thread.
 
@@ -37,6 +37,9 @@ def segment():
 
 
 def ecg_plot_image(ecg, sample_rate=250, columns=2, row_height=6):
+    # Step by step what ecg_plot.plot() does with get_plot_as_image's defaults: tick labels blanked
+    # (the tick marks stay), spines hidden, an empty suptitle, a separator per row of the second
+    # column drawn from the previous lead's first value.
     lead_order = list(range(len(ecg)))
     secs = len(ecg[0]) / sample_rate
     leads = len(lead_order)
@@ -44,35 +47,37 @@ def ecg_plot_image(ecg, sample_rate=250, columns=2, row_height=6):
     display_factor = 1
     line_width = 0.5
     fig, ax = plt.subplots(figsize=(secs * columns * display_factor, rows * row_height / 5 * display_factor))
+    ax.set_yticklabels([])
+    ax.set_xticklabels([])
+    for s in ax.spines.values():
+        s.set_visible(False)
     fig.subplots_adjust(hspace=0, wspace=0, left=0, right=1, bottom=0, top=1)
+    fig.suptitle("")
     x_min, x_max = 0, columns * secs
     y_min, y_max = row_height / 4 - (rows / 2) * row_height, row_height / 4
     color_major, color_minor, color_line = (0.9, 0.3, 0.3), (0.95, 0.85, 0.85), (0, 0, 0.7)
-    ax.set_xticks(np.arange(x_min, x_max, 0.2))
-    ax.set_yticks(np.arange(y_min, y_max, 0.5))
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=10))
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=10))
     ax.minorticks_on()
-    ax.xaxis.set_major_locator(MaxNLocator(10))
-    ax.yaxis.set_major_locator(MaxNLocator(10))
     ax.xaxis.set_minor_locator(AutoMinorLocator(5))
-    ax.yaxis.set_minor_locator(AutoMinorLocator(5))
     ax.grid(which="major", linestyle="-", linewidth=0.5 * display_factor, color=color_major)
     ax.grid(which="minor", linestyle="-", linewidth=0.5 * display_factor, color=color_minor)
     ax.set_ylim(y_min, y_max)
     ax.set_xlim(x_min, x_max)
-    ax.tick_params(which="both", left=False, bottom=False, labelleft=False, labelbottom=False)
-    for s in ax.spines.values():
-        s.set_visible(False)
     step = 1.0 / sample_rate
+    t_lead = 0
     for c in range(columns):
         for i in range(rows):
             if c * rows + i < leads:
                 y_offset = -(row_height / 2) * (i % rows)
-                x_offset = secs * c if c else 0
+                x_offset = 0
+                if c > 0:
+                    x_offset = secs * c
+                    ax.plot([x_offset, x_offset], [ecg[t_lead][0] + y_offset - 0.3, ecg[t_lead][0] + y_offset + 0.3], linewidth=line_width * display_factor, color=color_line)
                 t_lead = lead_order[c * rows + i]
                 ax.text(x_offset + 0.07, y_offset - 0.5, LEADS[t_lead], fontsize=9 * display_factor)
                 ax.plot(np.arange(0, len(ecg[t_lead]) * step, step) + x_offset, ecg[t_lead] + y_offset, linewidth=line_width * display_factor, color=color_line)
-        if c > 0:
-            ax.plot([x_offset, x_offset], [ecg[t_lead][0] + y_offset - 0.3, ecg[t_lead][0] + y_offset + 0.3], linewidth=line_width * display_factor, color=color_line)
+    fig = plt.gcf()
     fig.canvas.draw()
     w, h = fig.canvas.get_width_height()
     img = np.frombuffer(fig.canvas.tostring_rgb(), dtype=np.uint8).reshape(h, w, 3)

@@ -1,23 +1,33 @@
 // The plotted 12-lead image upstream's vision encoders saw: `ecg_plot.get_plot_as_image(ecg,
 // sample_rate=250, title="")` of the fork willxxy/ecg-plot @d7eb9ac on matplotlib 3.6 (Agg),
-// re-drawn with Cairo. Geometry as matplotlib computes it: figure (2 secs x 7.2) in at 100 dpi, axes
+// re-drawn the way Agg draws it (mpl_path.hpp, stroke.hpp, raster.hpp; Cairo only rasterises the
+// label glyphs). Geometry as matplotlib computes it: figure (2 secs x 7.2) in at 100 dpi, axes
 // filling it, x in [0, 2 secs], y in [-16.5, 1.5]; grid at MaxNLocator(10) majors and
 // AutoMinorLocator minors (5 per x major, 4 per y major of 2), 0.5-pt lines snapped to pixel
-// centres as Agg snaps axis-aligned paths; leads column-major (0-5 left, 6-11 right) at -3 i, raw
-// mV; labels in ecg_plot's order (I II III aVL aVR aVF ...: on PTB-XL-order data rows 3 and 4 are
-// labelled the wrong way round; kept, since it is what upstream's encoders saw); the column
-// separator at x = secs drawn from the previous lead's first value (ecg_plot's stale variable).
+// centres as Agg snaps axis-aligned paths, and the y axis's tick marks (ecg_plot blanks only the
+// tick labels); leads column-major (0-5 left, 6-11 right) at -3 i, raw mV; labels in ecg_plot's
+// order (I II III aVL aVR aVF ...: on PTB-XL-order data rows 3 and 4 are labelled the wrong way
+// round; kept, since it is what upstream's encoders saw); the column separator at x = secs drawn
+// from the previous lead's first value (ecg_plot's stale variable).
 #pragma once
 
 #include <cairo.h>
 
 #include <cmath>
+#include <cstring>
+#include <map>
+#include <mutex>
 #include <span>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "ecgbench/core/error.hpp"
 #include "ecgbench/represent/image.hpp"
+#include "ecgbench/represent/mpl_path.hpp"
+#include "ecgbench/represent/raster.hpp"
+#include "ecgbench/represent/stroke.hpp"
 
 namespace ecgbench::represent {
 
@@ -123,7 +133,129 @@ struct EcgPlotOptions {
   bool show_lead_name = true, show_grid = true, show_separate_line = true;
 };
 
-/// `ecg`: leads x L, lead-major (mV).
+namespace detail {
+
+/// A text label's coverage as Cairo rasterises it (DejaVu Sans, grey anti-aliasing), kept per
+/// (text, size): labels repeat in every image, and this is the only part still drawn by Cairo.
+struct TextMask {
+  int width = 0, height = 0, origin_x = 0, origin_y = 0;  ///< the baseline start inside the mask
+  std::vector<std::uint8_t> alpha;
+};
+
+inline const TextMask& text_mask(const std::string& text, double size_px) {
+  static std::mutex mutex;
+  static std::map<std::pair<std::string, double>, TextMask> cache;
+  const std::lock_guard lock(mutex);
+  auto [it, fresh] = cache.try_emplace({text, size_px});
+  if (!fresh) return it->second;
+  cairo_surface_t* probe = cairo_image_surface_create(CAIRO_FORMAT_A8, 1, 1);
+  cairo_t* pc = cairo_create(probe);
+  cairo_select_font_face(pc, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(pc, size_px);
+  cairo_text_extents_t ext;
+  cairo_text_extents(pc, text.c_str(), &ext);
+  cairo_destroy(pc);
+  cairo_surface_destroy(probe);
+  TextMask& m = it->second;
+  m.origin_x = static_cast<int>(std::ceil(-ext.x_bearing)) + 2, m.origin_y = static_cast<int>(std::ceil(-ext.y_bearing)) + 2;
+  m.width = m.origin_x + static_cast<int>(std::ceil(ext.x_bearing + ext.width)) + 2;
+  m.height = m.origin_y + static_cast<int>(std::ceil(ext.y_bearing + ext.height)) + 2;
+  cairo_surface_t* surf = cairo_image_surface_create(CAIRO_FORMAT_A8, m.width, m.height);
+  cairo_t* cr = cairo_create(surf);
+  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+  cairo_set_font_size(cr, size_px);
+  cairo_move_to(cr, m.origin_x, m.origin_y);
+  cairo_show_text(cr, text.c_str());
+  cairo_destroy(cr);
+  cairo_surface_flush(surf);
+  const unsigned char* d = cairo_image_surface_get_data(surf);
+  const int stride = cairo_image_surface_get_stride(surf);
+  m.alpha.resize(static_cast<std::size_t>(m.width) * static_cast<std::size_t>(m.height));
+  for (int y = 0; y < m.height; ++y) std::memcpy(m.alpha.data() + static_cast<std::size_t>(y) * static_cast<std::size_t>(m.width), d + static_cast<std::size_t>(y) * static_cast<std::size_t>(stride), static_cast<std::size_t>(m.width));
+  cairo_surface_destroy(surf);
+  return m;
+}
+
+/// Blends a text mask with its baseline start at pixel (x, y), as matplotlib's draw_text_image
+/// does (alpha = 255 * coverage >> 8, then the plain blender).
+inline void draw_text(RgbImage& img, const TextMask& m, int x, int y, Rgb8 colour) {
+  for (int j = 0; j < m.height; ++j) {
+    const int py = y - m.origin_y + j;
+    if (py < 0 || py >= img.height) continue;
+    for (int i = 0; i < m.width; ++i) {
+      const int px = x - m.origin_x + i;
+      const unsigned a = (255u * m.alpha[static_cast<std::size_t>(j) * static_cast<std::size_t>(m.width) + static_cast<std::size_t>(i)]) >> 8;
+      if (px < 0 || px >= img.width || a == 0) continue;
+      blend_plain(&img.rgb[(static_cast<std::size_t>(py) * static_cast<std::size_t>(img.width) + static_cast<std::size_t>(px)) * 3], colour, a);
+    }
+  }
+}
+
+/// One matplotlib Line2D drawn by Agg: clip, snap, simplify, stroke, fill with its colour.
+inline void draw_line(RgbImage& img, Rasterizer& ras, std::vector<PointD> line, const StrokeStyle& style, Rgb8 colour) {
+  for (auto& part : clip_polyline(line, img.width, img.height)) {
+    snap_if_rectilinear(part, style.width);
+    ras.add_polygon(stroke_outline(simplify_polyline(part), style));
+  }
+  ras.render(img, colour);
+}
+
+/// The figure before any trace: white, the grid lines and the y axis's tick marks, drawn in
+/// matplotlib's order (x majors, x minors, y majors, y minors; each y tick's mark after its line).
+/// The same for every segment of a length, so it is drawn once per geometry and copied.
+inline RgbImage grid_layer(int W, int H, double x_max, double y_min, double y_max, double dpi) {
+  static std::mutex mutex;
+  static std::map<std::tuple<int, int, double, double, double, double>, RgbImage> cache;
+  const auto key = std::make_tuple(W, H, x_max, y_min, y_max, dpi);
+  {
+    const std::lock_guard lock(mutex);
+    if (auto it = cache.find(key); it != cache.end()) return it->second;
+  }
+  const double x_min = 0;
+  auto px = [&](double x) { return (x - x_min) / (x_max - x_min) * W; };
+  auto py = [&](double y) { return H - (y - y_min) / (y_max - y_min) * H; };
+  const StrokeStyle style{0.5 * dpi / 72.0, LineCap::square, LineJoin::round};
+  RgbImage img(W, H, 255);
+  Rasterizer ras(W, H);
+  const auto xmaj = max_n_locator(x_min, x_max, 10), ymaj = max_n_locator(y_min, y_max, 10);
+  const auto xmin_ticks = auto_minor_locator(xmaj, x_min, x_max, 5), ymin_ticks = auto_minor_locator(ymaj, y_min, y_max, 0);
+  const Rgb8 major = rgb8_from_float(0.9, 0.3, 0.3), minor = rgb8_from_float(0.95, 0.85, 0.85);
+  auto vlines = [&](const std::vector<double>& ticks, Rgb8 c) {
+    for (double t : ticks)
+      if (in_view(t, x_min, x_max)) draw_line(img, ras, {{px(t), py(y_min)}, {px(t), py(y_max)}}, style, c);
+  };
+  // ecg_plot only blanks the tick labels: the y axis's tick marks (black, 'out', butt caps;
+  // 3.5 / 2 pt long, 0.8 / 0.6 pt wide) still point left of x = 0 and shade half of column 0
+  // (the x axis's point below the canvas). Agg draws a marker snapped around the origin, then
+  // at the tick's pixel (floor(position + 0.5)).
+  auto tick_mark = [&](double y, double length_pt, double width_pt) {
+    const double len = length_pt * dpi / 72.0, wid = width_pt * dpi / 72.0;
+    std::vector<PointD> mark{{0, 0}, {-len, 0}};
+    snap_if_rectilinear(mark, wid);
+    const double ox = std::floor(px(x_min) + 0.5), oy = std::floor(py(y) + 0.5);
+    for (auto& p : mark) p.x += ox, p.y += oy;
+    ras.add_polygon(stroke_outline(mark, {wid, LineCap::butt, LineJoin::round}));
+    ras.render(img, Rgb8{0, 0, 0});
+  };
+  auto hlines = [&](const std::vector<double>& ticks, Rgb8 c, bool is_major) {
+    for (double t : ticks)
+      if (in_view(t, y_min, y_max)) {
+        draw_line(img, ras, {{px(x_min), py(t)}, {px(x_max), py(t)}}, style, c);
+        tick_mark(t, is_major ? 3.5 : 2.0, is_major ? 0.8 : 0.6);
+      }
+  };
+  vlines(xmaj, major), vlines(xmin_ticks, minor), hlines(ymaj, major, true), hlines(ymin_ticks, minor, false);
+  const std::lock_guard lock(mutex);
+  if (cache.size() >= 16) cache.clear();  // a handful of lengths in practice
+  cache.emplace(key, img);
+  return img;
+}
+
+}  // namespace detail
+
+/// `ecg`: leads x L, lead-major (mV). Drawn as matplotlib's Agg backend draws the figure: grid lines
+/// (x majors, x minors, y majors, y minors), then each lead's trace and the column separator, then
+/// the labels; lines go through matplotlib's path converters and Agg's stroker and rasteriser.
 inline RgbImage upstream_ecg_plot(std::span<const float> ecg, std::size_t leads = 12, const EcgPlotOptions& o = {}) {
   if (leads == 0 || ecg.empty() || ecg.size() % leads) throw Error("ecg plot: the signal is not [leads, samples]");
   for (float v : ecg)
@@ -137,53 +269,18 @@ inline RgbImage upstream_ecg_plot(std::span<const float> ecg, std::size_t leads 
   const double y_min = o.row_height / 4 - (rows / 2.0) * o.row_height, y_max = o.row_height / 4;
   auto px = [&](double x) { return (x - x_min) / (x_max - x_min) * W; };
   auto py = [&](double y) { return H - (y - y_min) / (y_max - y_min) * H; };  // Agg: y down
-  const double lw = 0.5 * o.dpi / 72.0;
-  auto snap = [&](double v) { return std::floor(v + 0.5) + (static_cast<long>(std::lround(lw)) % 2 ? 0.5 : 0.0); };
+  const StrokeStyle style{0.5 * o.dpi / 72.0, LineCap::square, LineJoin::round};  // 0.5 pt, 'projecting', 'round'
 
-  cairo_surface_t* surf = cairo_image_surface_create(CAIRO_FORMAT_RGB24, W, H);
-  cairo_t* cr = cairo_create(surf);
-  cairo_set_source_rgb(cr, 1, 1, 1);
-  cairo_paint(cr);
-  cairo_set_antialias(cr, CAIRO_ANTIALIAS_DEFAULT);
-  cairo_set_line_width(cr, lw);
-  auto rgb8 = [&](double r, double g, double b) {  // Agg converts float colours to 8 bits
-    cairo_set_source_rgb(cr, std::floor(r * 255 + 0.5) / 255, std::floor(g * 255 + 0.5) / 255, std::floor(b * 255 + 0.5) / 255);
-  };
-  // Snapped axis-aligned stroke = a filled band lw wide at the pixel centre (projecting caps).
-  auto vband = [&](double x, double y0, double y1) {
-    cairo_rectangle(cr, x - lw / 2, std::min(y0, y1) - lw / 2, lw, std::abs(y1 - y0) + lw);
-    cairo_fill(cr);
-  };
-  auto hband = [&](double y, double x0, double x1) {
-    cairo_rectangle(cr, std::min(x0, x1) - lw / 2, y - lw / 2, std::abs(x1 - x0) + lw, lw);
-    cairo_fill(cr);
-  };
-  if (o.show_grid) {
-    const auto xmaj = detail::max_n_locator(x_min, x_max, 10), ymaj = detail::max_n_locator(y_min, y_max, 10);
-    const auto xmin_ticks = detail::auto_minor_locator(xmaj, x_min, x_max, 5), ymin_ticks = detail::auto_minor_locator(ymaj, y_min, y_max, 0);
-    const double top = snap(py(y_max)), bottom = snap(py(y_min)), left = snap(px(x_min)), right = snap(px(x_max));
-    rgb8(0.9, 0.3, 0.3);
-    for (double t : xmaj)
-      if (detail::in_view(t, x_min, x_max)) vband(snap(px(t)), top, bottom);
-    rgb8(0.95, 0.85, 0.85);
-    for (double t : xmin_ticks)
-      if (detail::in_view(t, x_min, x_max)) vband(snap(px(t)), top, bottom);
-    rgb8(0.9, 0.3, 0.3);
-    for (double t : ymaj)
-      if (detail::in_view(t, y_min, y_max)) hband(snap(py(t)), left, right);
-    rgb8(0.95, 0.85, 0.85);
-    for (double t : ymin_ticks)
-      if (detail::in_view(t, y_min, y_max)) hband(snap(py(t)), left, right);
-  }
-  rgb8(0, 0, 0.7);
-  cairo_set_line_join(cr, CAIRO_LINE_JOIN_ROUND);
-  cairo_set_line_cap(cr, CAIRO_LINE_CAP_SQUARE);
+  Rasterizer ras(W, H);
+  RgbImage img = o.show_grid ? detail::grid_layer(W, H, x_max, y_min, y_max, o.dpi) : RgbImage(W, H, 255);
+  const Rgb8 trace = rgb8_from_float(0, 0, 0.7);
   std::size_t t_lead = 0;
   struct Label {
     double x, y;
     std::string text;
   };
   std::vector<Label> labels;
+  std::vector<PointD> line(L);
   for (int c = 0; c < o.columns; ++c)
     for (int i = 0; i < rows; ++i) {
       const std::size_t idx = static_cast<std::size_t>(c * rows + i);
@@ -194,30 +291,16 @@ inline RgbImage upstream_ecg_plot(std::span<const float> ecg, std::size_t leads 
         x_offset = secs * c;
         if (o.show_separate_line) {
           const double v = ecg[t_lead * L] + y_offset;  // ecg_plot uses the previous lead here
-          vband(snap(px(x_offset)), snap(py(v - 0.3)), snap(py(v + 0.3)));
+          detail::draw_line(img, ras, {{px(x_offset), py(v - 0.3)}, {px(x_offset), py(v + 0.3)}}, style, trace);
         }
       }
       t_lead = idx;
       if (o.show_lead_name && t_lead < o.lead_names.size()) labels.push_back({px(x_offset + 0.07), py(y_offset - 0.5), o.lead_names[t_lead]});
-      for (std::size_t k = 0; k < L; ++k) {
-        const double x = px(static_cast<double>(k) / o.sample_rate + x_offset), y = py(ecg[t_lead * L + k] + y_offset);
-        if (k == 0) cairo_move_to(cr, x, y);
-        else cairo_line_to(cr, x, y);
-      }
-      cairo_stroke(cr);
+      for (std::size_t k = 0; k < L; ++k) line[k] = {px(static_cast<double>(k) / o.sample_rate + x_offset), py(ecg[t_lead * L + k] + y_offset)};
+      detail::draw_line(img, ras, line, style, trace);
     }
-  if (!labels.empty()) {  // DejaVu Sans 9 pt (matplotlib's default font), baseline at the point
-    cairo_set_source_rgb(cr, 0, 0, 0);
-    cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-    cairo_set_font_size(cr, 9.0 * o.dpi / 72.0);
-    for (const auto& l : labels) {
-      cairo_move_to(cr, std::round(l.x), std::round(l.y));
-      cairo_show_text(cr, l.text.c_str());
-    }
-  }
-  cairo_destroy(cr);
-  RgbImage img = from_cairo(surf);
-  cairo_surface_destroy(surf);
+  for (const auto& l : labels)  // DejaVu Sans 9 pt (matplotlib's default font), baseline at the point
+    detail::draw_text(img, detail::text_mask(l.text, 9.0 * o.dpi / 72.0), static_cast<int>(std::round(l.x)), static_cast<int>(std::round(l.y)), Rgb8{0, 0, 0});
   return img;
 }
 
