@@ -171,6 +171,14 @@ TEST_CASE("Agg rasteriser: exact coverage, Agg's rounding, non-zero winding, the
   CHECK(int(far.at(1, 0, 0)) == 127);
   CHECK(int(far.at(0, 1, 0)) == 255);
   CHECK(int(far.at(3, 1, 0)) == 255);
+  // And past the right edge: every column from the start on is covered.
+  RgbImage right(6, 1, 255);
+  Rasterizer r6(6, 1);
+  const std::vector<PointD> far_right{{2.5, 0}, {1e12, 0}, {1e12, 1}, {2.5, 1}};
+  r6.add_polygon(far_right), r6.render(right, Rgb8{0, 0, 0});
+  CHECK(int(right.at(1, 0, 0)) == 255);
+  CHECK(int(right.at(2, 0, 0)) == 127);
+  for (int x = 3; x < 6; ++x) CHECK(int(right.at(x, 0, 0)) == 0);
 }
 
 TEST_CASE("Agg stroker: caps, round and inner-mitre joins", "[represent][plot][raster]") {
