@@ -135,6 +135,18 @@ struct EcgPlotOptions {
 
 namespace detail {
 
+/// ecg_plot's figure in pixels: axes filling a W x H canvas, x in [0, x_max], y in [y_min, y_max],
+/// 0.5-pt lines ('projecting' caps, 'round' joins); the same for every segment of a length.
+struct PlotGeometry {
+  int W = 0, H = 0;
+  double x_max = 0, y_min = 0, y_max = 0, dpi = 100;
+
+  [[nodiscard]] double px(double x) const { return x / x_max * W; }
+  [[nodiscard]] double py(double y) const { return H - (y - y_min) / (y_max - y_min) * H; }  // Agg: y down
+  [[nodiscard]] StrokeStyle line_style() const { return {0.5 * dpi / 72.0, LineCap::square, LineJoin::round}; }
+  [[nodiscard]] auto key() const { return std::make_tuple(W, H, x_max, y_min, y_max, dpi); }
+};
+
 /// A text label's coverage as Cairo rasterises it (DejaVu Sans, grey anti-aliasing), kept per
 /// (text, size): labels repeat in every image, and this is the only part still drawn by Cairo.
 struct TextMask {
@@ -148,10 +160,13 @@ inline const TextMask& text_mask(const std::string& text, double size_px) {
   const std::lock_guard lock(mutex);
   auto [it, fresh] = cache.try_emplace({text, size_px});
   if (!fresh) return it->second;
-  cairo_surface_t* probe = cairo_image_surface_create(CAIRO_FORMAT_A8, 1, 1);
+  auto set_font = [&](cairo_t* c) {
+    cairo_select_font_face(c, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
+    cairo_set_font_size(c, size_px);
+  };
+  cairo_surface_t* probe = cairo_image_surface_create(CAIRO_FORMAT_A8, 1, 1);  // extents first: they size the mask
   cairo_t* pc = cairo_create(probe);
-  cairo_select_font_face(pc, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_font_size(pc, size_px);
+  set_font(pc);
   cairo_text_extents_t ext;
   cairo_text_extents(pc, text.c_str(), &ext);
   cairo_destroy(pc);
@@ -162,8 +177,7 @@ inline const TextMask& text_mask(const std::string& text, double size_px) {
   m.height = m.origin_y + static_cast<int>(std::ceil(ext.y_bearing + ext.height)) + 2;
   cairo_surface_t* surf = cairo_image_surface_create(CAIRO_FORMAT_A8, m.width, m.height);
   cairo_t* cr = cairo_create(surf);
-  cairo_select_font_face(cr, "DejaVu Sans", CAIRO_FONT_SLANT_NORMAL, CAIRO_FONT_WEIGHT_NORMAL);
-  cairo_set_font_size(cr, size_px);
+  set_font(cr);
   cairo_move_to(cr, m.origin_x, m.origin_y);
   cairo_show_text(cr, text.c_str());
   cairo_destroy(cr);
@@ -203,26 +217,23 @@ inline void draw_line(RgbImage& img, Rasterizer& ras, std::vector<PointD> line, 
 /// The figure before any trace: white, the grid lines and the y axis's tick marks, drawn in
 /// matplotlib's order (x majors, x minors, y majors, y minors; each y tick's mark after its line).
 /// The same for every segment of a length, so it is drawn once per geometry and copied.
-inline RgbImage grid_layer(int W, int H, double x_max, double y_min, double y_max, double dpi) {
+inline RgbImage grid_layer(const PlotGeometry& g) {
   static std::mutex mutex;
-  static std::map<std::tuple<int, int, double, double, double, double>, RgbImage> cache;
-  const auto key = std::make_tuple(W, H, x_max, y_min, y_max, dpi);
+  static std::map<decltype(g.key()), RgbImage> cache;
   {
     const std::lock_guard lock(mutex);
-    if (auto it = cache.find(key); it != cache.end()) return it->second;
+    if (auto it = cache.find(g.key()); it != cache.end()) return it->second;
   }
-  const double x_min = 0;
-  auto px = [&](double x) { return (x - x_min) / (x_max - x_min) * W; };
-  auto py = [&](double y) { return H - (y - y_min) / (y_max - y_min) * H; };
-  const StrokeStyle style{0.5 * dpi / 72.0, LineCap::square, LineJoin::round};
-  RgbImage img(W, H, 255);
-  Rasterizer ras(W, H);
+  const double x_min = 0, x_max = g.x_max, y_min = g.y_min, y_max = g.y_max, dpi = g.dpi;
+  const StrokeStyle style = g.line_style();
+  RgbImage img(g.W, g.H, 255);
+  Rasterizer ras(g.W, g.H);
   const auto xmaj = max_n_locator(x_min, x_max, 10), ymaj = max_n_locator(y_min, y_max, 10);
   const auto xmin_ticks = auto_minor_locator(xmaj, x_min, x_max, 5), ymin_ticks = auto_minor_locator(ymaj, y_min, y_max, 0);
   const Rgb8 major = rgb8_from_float(0.9, 0.3, 0.3), minor = rgb8_from_float(0.95, 0.85, 0.85);
   auto vlines = [&](const std::vector<double>& ticks, Rgb8 c) {
     for (double t : ticks)
-      if (in_view(t, x_min, x_max)) draw_line(img, ras, {{px(t), py(y_min)}, {px(t), py(y_max)}}, style, c);
+      if (in_view(t, x_min, x_max)) draw_line(img, ras, {{g.px(t), g.py(y_min)}, {g.px(t), g.py(y_max)}}, style, c);
   };
   // ecg_plot only blanks the tick labels: the y axis's tick marks (black, 'out', butt caps;
   // 3.5 / 2 pt long, 0.8 / 0.6 pt wide) still point left of x = 0 and shade half of column 0
@@ -232,7 +243,7 @@ inline RgbImage grid_layer(int W, int H, double x_max, double y_min, double y_ma
     const double len = length_pt * dpi / 72.0, wid = width_pt * dpi / 72.0;
     std::vector<PointD> mark{{0, 0}, {-len, 0}};
     snap_if_rectilinear(mark, wid);
-    const double ox = std::floor(px(x_min) + 0.5), oy = std::floor(py(y) + 0.5);
+    const double ox = std::floor(g.px(x_min) + 0.5), oy = std::floor(g.py(y) + 0.5);
     for (auto& p : mark) p.x += ox, p.y += oy;
     ras.add_polygon(stroke_outline(mark, {wid, LineCap::butt, LineJoin::round}));
     ras.render(img, Rgb8{0, 0, 0});
@@ -240,14 +251,14 @@ inline RgbImage grid_layer(int W, int H, double x_max, double y_min, double y_ma
   auto hlines = [&](const std::vector<double>& ticks, Rgb8 c, bool is_major) {
     for (double t : ticks)
       if (in_view(t, y_min, y_max)) {
-        draw_line(img, ras, {{px(x_min), py(t)}, {px(x_max), py(t)}}, style, c);
+        draw_line(img, ras, {{g.px(x_min), g.py(t)}, {g.px(x_max), g.py(t)}}, style, c);
         tick_mark(t, is_major ? 3.5 : 2.0, is_major ? 0.8 : 0.6);
       }
   };
   vlines(xmaj, major), vlines(xmin_ticks, minor), hlines(ymaj, major, true), hlines(ymin_ticks, minor, false);
   const std::lock_guard lock(mutex);
   if (cache.size() >= 16) cache.clear();  // a handful of lengths in practice
-  cache.emplace(key, img);
+  cache.emplace(g.key(), img);
   return img;
 }
 
@@ -265,14 +276,11 @@ inline RgbImage upstream_ecg_plot(std::span<const float> ecg, std::size_t leads 
   const int rows = static_cast<int>(std::ceil(static_cast<double>(leads) / o.columns));
   const int W = static_cast<int>(secs * o.columns * o.dpi + 1e-9), H = static_cast<int>(rows * o.row_height / 5 * o.dpi + 1e-9);
   if (W <= 0 || H <= 0 || W > 20000) throw Error("ecg plot: " + std::to_string(L) + " samples make an image of unusable width");
-  const double x_min = 0, x_max = o.columns * secs;
-  const double y_min = o.row_height / 4 - (rows / 2.0) * o.row_height, y_max = o.row_height / 4;
-  auto px = [&](double x) { return (x - x_min) / (x_max - x_min) * W; };
-  auto py = [&](double y) { return H - (y - y_min) / (y_max - y_min) * H; };  // Agg: y down
-  const StrokeStyle style{0.5 * o.dpi / 72.0, LineCap::square, LineJoin::round};  // 0.5 pt, 'projecting', 'round'
+  const detail::PlotGeometry g{W, H, o.columns * secs, o.row_height / 4 - (rows / 2.0) * o.row_height, o.row_height / 4, o.dpi};
+  const StrokeStyle style = g.line_style();
 
   Rasterizer ras(W, H);
-  RgbImage img = o.show_grid ? detail::grid_layer(W, H, x_max, y_min, y_max, o.dpi) : RgbImage(W, H, 255);
+  RgbImage img = o.show_grid ? detail::grid_layer(g) : RgbImage(W, H, 255);
   const Rgb8 trace = rgb8_from_float(0, 0, 0.7);
   std::size_t t_lead = 0;
   struct Label {
@@ -291,12 +299,12 @@ inline RgbImage upstream_ecg_plot(std::span<const float> ecg, std::size_t leads 
         x_offset = secs * c;
         if (o.show_separate_line) {
           const double v = ecg[t_lead * L] + y_offset;  // ecg_plot uses the previous lead here
-          detail::draw_line(img, ras, {{px(x_offset), py(v - 0.3)}, {px(x_offset), py(v + 0.3)}}, style, trace);
+          detail::draw_line(img, ras, {{g.px(x_offset), g.py(v - 0.3)}, {g.px(x_offset), g.py(v + 0.3)}}, style, trace);
         }
       }
       t_lead = idx;
-      if (o.show_lead_name && t_lead < o.lead_names.size()) labels.push_back({px(x_offset + 0.07), py(y_offset - 0.5), o.lead_names[t_lead]});
-      for (std::size_t k = 0; k < L; ++k) line[k] = {px(static_cast<double>(k) / o.sample_rate + x_offset), py(ecg[t_lead * L + k] + y_offset)};
+      if (o.show_lead_name && t_lead < o.lead_names.size()) labels.push_back({g.px(x_offset + 0.07), g.py(y_offset - 0.5), o.lead_names[t_lead]});
+      for (std::size_t k = 0; k < L; ++k) line[k] = {g.px(static_cast<double>(k) / o.sample_rate + x_offset), g.py(ecg[t_lead * L + k] + y_offset)};
       detail::draw_line(img, ras, line, style, trace);
     }
   for (const auto& l : labels)  // DejaVu Sans 9 pt (matplotlib's default font), baseline at the point

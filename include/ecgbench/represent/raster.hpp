@@ -58,8 +58,6 @@ class Rasterizer {
     for (std::size_t i = 0; i < poly.size(); ++i) add_edge(poly[i], poly[(i + 1) % poly.size()]);
   }
 
-  [[nodiscard]] bool empty() const { return edges_.empty(); }
-
   /// Blends the collected area onto `img` in colour `c`, then forgets it.
   void render(RgbImage& img, Rgb8 c) {
     if (edges_.empty()) return;
